@@ -1,0 +1,46 @@
+"""The ``rackwatch`` command line: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMAND_MODULES = (
+    "console.commands.simulate",
+    "console.commands.record",
+)
+"""Each module registers one subcommand; the order here is the order in ``--help``."""
+
+
+class UsageError(Exception):
+    """Bad input from the operator: printed as one line, exit status 2, never a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rackwatch",
+        description="Terminal operations console for AI data centers.",
+        epilog="Run 'rackwatch COMMAND --help' for the options of one command.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UsageError as error:
+        print(f"rackwatch {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

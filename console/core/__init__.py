@@ -1,0 +1,1 @@
+"""Headless analysis: channels, anomaly detectors, the alert book, scan. No UI imports here."""

@@ -1,0 +1,297 @@
+"""Encode and decode every topic and payload of the wire contract (../shared/spec/wire.md).
+
+Decoding is total: whatever bytes arrive, ``decode`` returns a decoded record or a
+``Rejected`` with a reason, and never raises into its caller. orjson is strict JSON, so NaN,
+Infinity, numbers that overflow a double, lone surrogates, bad UTF-8 and nesting past 1024
+levels are refused by the parser itself (the stdlib ``json`` accepts most of these,
+../shared/mqtt.md section 5).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from sensors.messages import (
+    Decoded,
+    Event,
+    Meta,
+    RawMessage,
+    RejectCounts,
+    Rejected,
+    RejectReason,
+    Status,
+    Telemetry,
+)
+from sensors.topics import DEFAULT_PREFIX, SEGMENT, Topic, TopicKind, TopicRole, parse_topic
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+"""Larger payloads are refused before parsing (application limit, ../shared/mqtt.md table row 7)."""
+MAX_METRICS = 512
+MAX_GPUS = 64
+MAX_XIDS = 64
+MAX_TEXT = 4096
+THROTTLE_REASONS = frozenset(
+    {"sw_power_cap", "hw_slowdown", "hw_thermal", "sw_thermal", "hw_power_brake"}
+)
+SEVERITIES = frozenset({"info", "warning", "critical"})
+
+
+class _Refuse(Exception):
+    """Internal: unwinds a decode to a single rejection point."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class Decoder:
+    """Decodes raw messages for one topic prefix and counts what it rejects."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX, max_payload: int = MAX_PAYLOAD_BYTES) -> None:
+        self.prefix = prefix
+        self.max_payload = max_payload
+        self.rejects = RejectCounts()
+
+    def decode(self, message: RawMessage) -> Decoded | Rejected:
+        """Decode one message; a rejection is counted and returned, never raised."""
+        result = decode(message.topic, message.payload, self.prefix, self.max_payload)
+        if isinstance(result, Rejected):
+            self.rejects.add(result.reason)
+        return result
+
+
+def decode(
+    topic: str,
+    payload: bytes,
+    prefix: str = DEFAULT_PREFIX,
+    max_payload: int = MAX_PAYLOAD_BYTES,
+) -> Decoded | Rejected:
+    """Decode one message of the contract. Never raises."""
+    try:
+        return _decode(topic, payload, prefix, max_payload)
+    except _Refuse as refusal:
+        return Rejected(topic=topic, reason=refusal.reason, detail=refusal.detail)
+    except Exception as error:  # the decoder must be total: counted, not raised
+        return Rejected(topic=topic, reason=RejectReason.BAD_VALUE, detail=repr(error)[:200])
+
+
+def _decode(topic: str, payload: bytes, prefix: str, max_payload: int) -> Decoded:
+    if len(payload) > max_payload:
+        raise _Refuse(RejectReason.OVERSIZED, f"{len(payload)} bytes > {max_payload}")
+    parsed_topic = parse_topic(topic, prefix)
+    if parsed_topic is None:
+        raise _Refuse(RejectReason.UNKNOWN_TOPIC, "not a topic of the wire contract")
+    if parsed_topic.role is TopicRole.STATUS:
+        return _status(parsed_topic, payload)
+    body = _parse_json(payload)
+    if parsed_topic.role is TopicRole.META:
+        return Meta(topic=parsed_topic, facts=_meta_facts(body))
+    if parsed_topic.kind is TopicKind.EVENTS:
+        return _event(parsed_topic, body)
+    return _telemetry(parsed_topic, body)
+
+
+def _parse_json(payload: bytes) -> dict[str, Any]:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _Refuse(RejectReason.BAD_UTF8, str(error)[:200]) from None
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as error:
+        text = str(error)
+        if "infinity" in text or b"NaN" in payload or b"Infinity" in payload:
+            raise _Refuse(RejectReason.NON_FINITE, text[:200]) from None
+        reason = RejectReason.BAD_UTF8 if "UTF-8" in text or "surrogate" in text else None
+        raise _Refuse(reason or RejectReason.NOT_JSON, text[:200]) from None
+    if not isinstance(body, dict):
+        raise _Refuse(RejectReason.NOT_OBJECT, f"payload is a JSON {type(body).__name__}")
+    return body
+
+
+def _status(topic: Topic, payload: bytes) -> Status:
+    text = payload.strip()
+    if text == b"online":
+        return Status(topic=topic, online=True)
+    if text == b"offline":
+        return Status(topic=topic, online=False)
+    raise _Refuse(RejectReason.BAD_VALUE, "status is neither 'online' nor 'offline'")
+
+
+def _number(value: Any, where: str) -> float:
+    """A finite number, or NaN for JSON null ("not measured this time")."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, int | float):
+        raise _Refuse(RejectReason.BAD_TYPE, f"{where} is a {type(value).__name__}, not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise _Refuse(RejectReason.NON_FINITE, f"{where} is not finite")
+    return number
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not SEGMENT.match(value):
+        raise _Refuse(RejectReason.BAD_VALUE, f"{where} name is not [A-Za-z0-9_-]+")
+    return value
+
+
+def _timestamp(body: Mapping[str, Any]) -> float:
+    if "ts" not in body:
+        raise _Refuse(RejectReason.MISSING_FIELD, "no ts")
+    ts = _number(body["ts"], "ts")
+    if math.isnan(ts) or ts <= 0:
+        raise _Refuse(RejectReason.BAD_VALUE, "ts is not a positive epoch")
+    return ts
+
+
+def _sequence(body: Mapping[str, Any], required: bool = True) -> int | None:
+    seq = body.get("seq")
+    if seq is None:
+        if required:
+            raise _Refuse(RejectReason.MISSING_FIELD, "no seq")
+        return None
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise _Refuse(RejectReason.BAD_TYPE, "seq is not a non-negative integer")
+    return seq
+
+
+def _boot(body: Mapping[str, Any]) -> str | None:
+    boot = body.get("boot")
+    if boot is None:
+        return None
+    if not isinstance(boot, str) or len(boot) > 128:
+        raise _Refuse(RejectReason.BAD_TYPE, "boot is not a short string")
+    return boot
+
+
+def _metrics(raw: Any, where: str, into: dict[str, float], gpu: int | None = None) -> None:
+    if not isinstance(raw, dict):
+        raise _Refuse(RejectReason.BAD_TYPE, f"{where} is not an object")
+    if len(raw) + len(into) > MAX_METRICS:
+        raise _Refuse(RejectReason.TOO_LARGE, f"more than {MAX_METRICS} metrics")
+    head = "" if gpu is None else f"gpu{gpu}/"
+    for name, value in raw.items():
+        metric = _name(name, "metric")
+        into[head + metric] = _number(value, f"{where}.{metric}")
+
+
+def _telemetry(topic: Topic, body: dict[str, Any]) -> Telemetry:
+    values: dict[str, float] = {}
+    xids: list[tuple[int, int]] = []
+    throttles: list[tuple[int, str]] = []
+    if topic.kind is TopicKind.SECURITY:
+        _metrics(body.get("indicators", {}), "indicators", values)
+    else:
+        _metrics(body.get("metrics", {}), "metrics", values)
+    if topic.kind is TopicKind.NODE:
+        gpus = body.get("gpus", [])
+        if not isinstance(gpus, list):
+            raise _Refuse(RejectReason.BAD_TYPE, "gpus is not a list")
+        if len(gpus) > MAX_GPUS:
+            raise _Refuse(RejectReason.TOO_LARGE, f"more than {MAX_GPUS} GPUs")
+        for index, gpu in enumerate(gpus):
+            _gpu(index, gpu, values, xids, throttles)
+    return Telemetry(
+        topic=topic,
+        ts=_timestamp(body),
+        seq=_sequence(body) or 0,
+        boot=_boot(body),
+        values=values,
+        xid=tuple(xids),
+        throttle=tuple(throttles),
+    )
+
+
+def _gpu(
+    index: int,
+    gpu: Any,
+    values: dict[str, float],
+    xids: list[tuple[int, int]],
+    throttles: list[tuple[int, str]],
+) -> None:
+    if not isinstance(gpu, dict):
+        raise _Refuse(RejectReason.BAD_TYPE, f"gpus[{index}] is not an object")
+    scalars = {k: v for k, v in gpu.items() if k not in ("xid", "throttle")}
+    _metrics(scalars, f"gpus[{index}]", values, gpu=index)
+    xid = gpu.get("xid", [])
+    if not isinstance(xid, list) or len(xid) > MAX_XIDS:
+        raise _Refuse(RejectReason.BAD_TYPE, f"gpus[{index}].xid is not a short list")
+    for code in xid:
+        if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code < 100_000:
+            raise _Refuse(RejectReason.BAD_VALUE, f"gpus[{index}].xid holds a non-XID value")
+        xids.append((index, code))
+    throttle = gpu.get("throttle", [])
+    if not isinstance(throttle, list):
+        raise _Refuse(RejectReason.BAD_TYPE, f"gpus[{index}].throttle is not a list")
+    for reason in throttle:
+        if reason not in THROTTLE_REASONS:
+            raise _Refuse(RejectReason.BAD_VALUE, f"gpus[{index}].throttle has an unknown reason")
+        throttles.append((index, reason))
+
+
+def _text(body: Mapping[str, Any], name: str, required: bool) -> str:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise _Refuse(RejectReason.MISSING_FIELD, f"no {name}")
+        return ""
+    if not isinstance(value, str):
+        raise _Refuse(RejectReason.BAD_TYPE, f"{name} is not a string")
+    if len(value) > MAX_TEXT:
+        raise _Refuse(RejectReason.TOO_LARGE, f"{name} longer than {MAX_TEXT}")
+    return value
+
+
+def _event(topic: Topic, body: dict[str, Any]) -> Event:
+    severity = _text(body, "severity", required=False) or "info"
+    if severity not in SEVERITIES:
+        raise _Refuse(RejectReason.BAD_VALUE, "severity is not info, warning or critical")
+    return Event(
+        topic=topic,
+        ts=_timestamp(body),
+        kind=_text(body, "kind", required=True)[:64],
+        severity=severity,
+        where=_text(body, "where", required=False),
+        detail=_text(body, "detail", required=False),
+        seq=_sequence(body, required=False),
+        boot=_boot(body),
+    )
+
+
+def _meta_facts(body: dict[str, Any]) -> dict[str, float | str]:
+    facts: dict[str, float | str] = {}
+    for name, value in body.items():
+        if not isinstance(name, str) or len(facts) >= MAX_METRICS:
+            continue
+        if isinstance(value, str):
+            facts[name] = value[:MAX_TEXT]
+        elif (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(float(value))
+        ):
+            facts[name] = float(value)
+    return facts
+
+
+def encode_payload(body: Mapping[str, Any]) -> bytes:
+    """Encode one payload object as strict JSON (NaN refused: use None for "not measured")."""
+    return orjson.dumps(body)
+
+
+def encode_event(
+    ts: float, kind: str, severity: str, where: str, detail: str, seq: int, boot: str
+) -> bytes:
+    """Encode an event payload."""
+    return encode_payload(
+        {"ts": ts, "seq": seq, "boot": boot, "kind": kind, "severity": severity,
+         "where": where, "detail": detail}
+    )
