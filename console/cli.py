@@ -7,9 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = (
-    "console.commands.simulate",
-    "console.commands.record",
+COMMAND_MODULES: tuple[str, ...] = (
 )
 """Each module registers one subcommand; the order here is the order in ``--help``."""
 
