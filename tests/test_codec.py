@@ -111,7 +111,9 @@ def test_cdu_security_event_meta_and_status_topics() -> None:
         ("dc/s1/h1/r01/rk01/rack/status", b"maybe", RejectReason.BAD_VALUE),
     ],
 )
-def test_bad_messages_are_rejected_with_their_reason(topic: str, payload: bytes, reason: RejectReason) -> None:
+def test_bad_messages_are_rejected_with_their_reason(
+    topic: str, payload: bytes, reason: RejectReason
+) -> None:
     result = decode(topic, payload)
     assert isinstance(result, Rejected)
     assert result.reason is reason, result.detail
@@ -149,7 +151,8 @@ TOPICS = st.sampled_from([
 JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 JSON_VALUES = st.recursive(
     JSON_LEAVES,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=30,
 )
 
