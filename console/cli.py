@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "console.commands.record",
     "console.commands.agent",
 )
 """Each module registers one subcommand; the order here is the order in ``--help``."""

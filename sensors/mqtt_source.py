@@ -1,0 +1,251 @@
+"""The live MQTT source: batches of received messages, reconnecting on its own.
+
+One of the drivers of the single pipeline (a source yields ``list[RawMessage]`` batches; the
+console, ``scan`` and the recorder consume them). aiomqtt 2.x has no automatic reconnect, so a
+background task connects, subscribes (again after every reconnect), and pumps messages into
+a buffer of this source's own (../shared/mqtt.md section 1):
+
+* normal mode: aiomqtt has already acknowledged every message, so the buffer is bounded and
+  the oldest messages are dropped, counted, when the consumer falls behind (never unbounded
+  growth; the newest values matter most to a live console);
+* ``manual_ack=True`` (the recorder): paho's manual acknowledgement is switched on (private
+  API, aiomqtt issue #345 workaround) and the consumer calls ``acknowledge()`` once what it
+  was given is safely on disk. Unacknowledged messages hold back the broker (at most
+  ``max_inflight_messages``, 20 by default, are in flight), so nothing is ever dropped here
+  and a crash loses nothing: the broker redelivers (../shared/mqtt.md section 6, finding C).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from enum import StrEnum
+from typing import Any
+
+import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
+
+from sensors.messages import RawMessage
+from sensors.mqtt_client import Backoff, ConnectionSettings
+
+AUTH_REASON_CODES = frozenset({4, 5, 134, 135})
+"""CONNACK codes for refused credentials: v3.1.1 4/5, MQTT 5 0x86/0x87 (../shared/mqtt.md section 7, #15)."""
+
+
+class ConnectionState(StrEnum):
+    CONNECTING = "connecting"
+    """First connection attempt under way."""
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    """Connection lost or broker unreachable; retrying with backoff."""
+    AUTH_FAILED = "auth_failed"
+    """The broker refused our credentials; retrying slowly."""
+    OFFLINE = "offline"
+    """The source is stopped."""
+
+
+StateCallback = Callable[[ConnectionState, str], None]
+
+
+def default_client_id(role: str) -> str:
+    """A stable client id per host, so a persistent session is found again after a restart."""
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())
+    return f"rackwatch-{role}-{host}"
+
+
+class MqttSource:
+    """Messages of the given topic filters from one broker, as batches.
+
+    ``received`` counts messages taken off the wire, ``dropped`` those discarded because the
+    consumer fell more than ``queue_size`` messages behind. ``state`` and ``last_error`` say
+    how the connection is; ``on_state_change(state, detail)`` is called on every change.
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        filters: Sequence[str],
+        qos: int = 1,
+        client_id: str | None = None,
+        *,
+        clean_session: bool | None = None,
+        manual_ack: bool = False,
+        queue_size: int = 10_000,
+        on_state_change: StateCallback | None = None,
+        backoff: Backoff | None = None,
+        auth_backoff: Backoff | None = None,
+        connect_timeout: float = 20.0,
+    ) -> None:
+        if not filters:
+            raise ValueError("at least one topic filter is needed")
+        self.settings = settings
+        self.filters = list(filters)
+        self.qos = qos
+        self.client_id = client_id
+        self.clean_session = clean_session
+        self.manual_ack = manual_ack
+        self.queue_size = queue_size
+        self.on_state_change = on_state_change
+        self.backoff = backoff or Backoff()
+        self.auth_backoff = auth_backoff or Backoff(first=15.0, cap=300.0, floor=5.0)
+        self.connect_timeout = connect_timeout
+        self.state = ConnectionState.OFFLINE
+        self.last_error = ""
+        self.received = 0
+        self.dropped = 0
+        self.connections = 0
+        self.session_present: bool | None = None
+        """Whether the broker resumed our session at the last CONNACK (persistent sessions)."""
+        self._buffer: deque[tuple[int, float, aiomqtt.Message]] = deque()
+        self._arrived = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._generation = 0
+        self._unacked: list[tuple[int, int, int]] = []
+
+    def _set_state(self, state: ConnectionState, detail: str = "") -> None:
+        if state is self.state and detail == self.last_error:
+            return
+        self.state = state
+        self.last_error = detail
+        if self.on_state_change is not None:
+            self.on_state_change(state, detail)
+
+    def _new_client(self) -> aiomqtt.Client:
+        options: dict[str, Any] = {}
+        if self.client_id is not None:
+            options["identifier"] = self.client_id
+        if self.clean_session is not None:
+            options["clean_session"] = self.clean_session
+        client = self.settings.client(**options)
+        paho = client._client
+        if self.manual_ack:
+            paho.manual_ack_set(True)
+        on_connect = paho.on_connect
+
+        def note_session(*args: Any) -> None:
+            flags = args[2]
+            self.session_present = bool(getattr(flags, "session_present", False))
+            on_connect(*args)
+
+        paho.on_connect = note_session
+        return client
+
+    async def _pump(self, client: aiomqtt.Client, generation: int) -> None:
+        async for message in client.messages:
+            self.received += 1
+            if not self.manual_ack and len(self._buffer) >= self.queue_size:
+                self._buffer.popleft()
+                self.dropped += 1
+            self._buffer.append((generation, time.time(), message))
+            self._arrived.set()
+
+    async def _connect_once(self) -> None:
+        """One connection: connect, subscribe, pump until it breaks (raises MqttError)."""
+        client = self._new_client()
+        async with asyncio.timeout(self.connect_timeout):
+            await client.__aenter__()
+        try:
+            self._generation += 1
+            self._client = client
+            self.connections += 1
+            granted = await client.subscribe([(topic, self.qos) for topic in self.filters])
+            refused = [
+                topic
+                for topic, code in zip(self.filters, granted, strict=False)
+                if int(getattr(code, "value", code)) >= 0x80
+            ]
+            if refused:
+                raise aiomqtt.MqttError(f"broker refused the subscription to {', '.join(refused)}")
+            self.backoff.reset()
+            self.auth_backoff.reset()
+            self._set_state(ConnectionState.CONNECTED)
+            await self._pump(client, self._generation)
+            raise aiomqtt.MqttError("broker closed the connection")
+        finally:
+            self._client = None
+            with contextlib.suppress(aiomqtt.MqttError, OSError):
+                await client.__aexit__(None, None, None)
+
+    async def _run(self) -> None:
+        self._set_state(ConnectionState.CONNECTING, f"connecting to {self.settings.url}")
+        while True:
+            try:
+                await self._connect_once()
+            except MqttConnectError as error:
+                code = int(getattr(error.rc, "value", error.rc or 0))
+                if code in AUTH_REASON_CODES:
+                    delay = self.auth_backoff.next_delay()
+                    self._set_state(
+                        ConnectionState.AUTH_FAILED,
+                        f"{self.settings.url} refused our credentials ({error}); retrying in {delay:.0f} s",
+                    )
+                else:
+                    delay = self.backoff.next_delay()
+                    self._set_state(ConnectionState.RECONNECTING, f"{self.settings.url}: {error}")
+                await asyncio.sleep(delay)
+            except (aiomqtt.MqttError, TimeoutError, OSError) as error:
+                detail = str(error) or type(error).__name__
+                if isinstance(error, TimeoutError):
+                    detail = f"no answer within {self.connect_timeout:.0f} s"
+                self._set_state(ConnectionState.RECONNECTING, f"{self.settings.url}: {detail}")
+                await asyncio.sleep(self.backoff.next_delay())
+
+    def _take(self, limit: int) -> list[RawMessage]:
+        batch: list[RawMessage] = []
+        while self._buffer and len(batch) < limit:
+            generation, received, message = self._buffer.popleft()
+            payload = message.payload
+            if not isinstance(payload, bytes):
+                payload = bytes(payload) if isinstance(payload, bytearray) else str(payload).encode()
+            batch.append(
+                RawMessage(
+                    received=received,
+                    topic=message.topic.value,
+                    payload=payload,
+                    qos=message.qos,
+                    retain=message.retain,
+                )
+            )
+            if self.manual_ack and message.qos > 0:
+                self._unacked.append((generation, message.mid, message.qos))
+        return batch
+
+    def acknowledge(self) -> int:
+        """Acknowledge every message handed out so far (manual-ack mode); returns how many.
+
+        Messages that came over an earlier, broken connection are not acknowledged: their
+        packet ids mean nothing on the new connection and the broker redelivers them.
+        """
+        client = self._client
+        acked = 0
+        for generation, mid, qos in self._unacked:
+            if client is not None and generation == self._generation:
+                client._client.ack(mid, qos)
+                acked += 1
+        self._unacked.clear()
+        return acked
+
+    async def batches(self, max_batch: int = 5000) -> AsyncIterator[list[RawMessage]]:
+        """Yield what has arrived, in arrival order, waiting while nothing has."""
+        runner = asyncio.create_task(self._run(), name="mqtt-source")
+        try:
+            while True:
+                if not self._buffer:
+                    self._arrived.clear()
+                    waiter = asyncio.create_task(self._arrived.wait())
+                    done, _ = await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
+                    if runner in done:
+                        waiter.cancel()
+                        runner.result()
+                        return
+                    continue
+                yield self._take(max_batch)
+        finally:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+            self._set_state(ConnectionState.OFFLINE)

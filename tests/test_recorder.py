@@ -1,0 +1,270 @@
+"""``rackwatch record`` against a real Mosquitto, published to with the real mosquitto_pub.
+
+The recorder runs as the operator runs it, a subprocess, so SIGTERM and SIGKILL are real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from sensors.logfile import LogFormatError, read_log
+from sensors.messages import RawMessage
+from tests.mosquitto import MosquittoBroker, free_port
+
+RACKWATCH = str(Path(sys.executable).with_name("rackwatch"))
+TOPIC = "dc/s1/h1/r01/rk01/rack"
+
+
+def payload(seq: int, boot: str = "b1") -> bytes:
+    document = {"ts": 1_767_225_600.0 + seq, "seq": seq, "boot": boot, "metrics": {"power_kw": 40.0}}
+    return orjson.dumps(document)
+
+
+def publish(broker: MosquittoBroker, payloads: Iterable[bytes], topic: str = TOPIC) -> None:
+    """Publish with QoS 1, one message per line, through the real mosquitto_pub."""
+    lines = b"".join(p + b"\n" for p in payloads)
+    subprocess.run(
+        [shutil.which("mosquitto_pub") or "mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port),
+         "-q", "1", "-t", topic, "-l"],
+        input=lines, check=True, timeout=30,
+    )
+
+
+def seqs(messages: Iterable[RawMessage]) -> list[int]:
+    return [orjson.loads(m.payload)["seq"] for m in messages]
+
+
+class RecorderProcess:
+    """``rackwatch record`` as a subprocess, its stderr collected by a thread."""
+
+    def __init__(self, broker_url: str, out: Path, client_id: str, *extra: str) -> None:
+        self.out = out
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [RACKWATCH, "record", "--broker", broker_url, "--topic", "dc/#", "--out", str(out),
+             "--client-id", client_id, "--keepalive", "5", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_line(self, text: str, count: int = 1, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in self.lines) < count:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"no {text!r} on stderr; got {self.lines}")
+            time.sleep(0.02)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=20)
+        self._reader.join(timeout=5)
+        return code
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+
+def wait_for_messages(paths: Iterable[Path], count: int, timeout: float = 30.0) -> list[RawMessage]:
+    """Read the logs (still being written) until they hold ``count`` messages."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got: list[RawMessage] = []
+        for path in paths:
+            with contextlib.suppress(LogFormatError):  # not created yet
+                got.extend(read_log(path))
+        if len(got) >= count or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def recorders() -> Iterator[list[RecorderProcess]]:
+    started: list[RecorderProcess] = []
+    yield started
+    for recorder in started:
+        if recorder.process.poll() is None:
+            recorder.process.kill()
+            recorder.process.wait()
+
+
+def test_record_then_read_gives_back_every_published_message(
+    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    out = tmp_path / "campus.jsonl.zst"
+    recorder = RecorderProcess(broker.url, out, "rec-all")
+    recorders.append(recorder)
+    recorder.wait_for_line("connected to")
+    sent = [payload(seq) for seq in range(500)]
+    publish(broker, sent)
+    assert len(wait_for_messages([out], 500)) == 500
+    assert recorder.stop() == 0
+    reader = read_log(out)
+    messages = list(reader)
+    assert [m.payload for m in messages] == sent
+    assert seqs(messages) == list(range(500))
+    assert {(m.topic, m.qos, m.retain) for m in messages} == {(TOPIC, 1, False)}
+    assert reader.skipped == 0
+    assert reader.header["filters"] == ["dc/#"]
+    assert reader.header["source"] == broker.url
+    assert "stopped; 500 messages written" in recorder.stderr
+    assert "Traceback" not in recorder.stderr
+
+
+def test_broker_restarts_lose_no_qos1_message(
+    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    first_log = tmp_path / "first.jsonl"
+    first = RecorderProcess(broker.url, first_log, "rec-restart")
+    recorders.append(first)
+    first.wait_for_line("connected to")
+    publish(broker, [payload(seq) for seq in range(100)])
+    assert len(wait_for_messages([first_log], 100)) == 100
+
+    # The broker restarts under a running recorder, which reconnects and re-subscribes.
+    broker.restart()
+    publish(broker, [payload(seq) for seq in range(100, 200)])
+    assert len(wait_for_messages([first_log], 200)) == 200
+    assert first.stop() == 0
+    assert "not connected" in first.stderr
+
+    # Published while no recorder runs, kept in the persistent session across a restart.
+    publish(broker, [payload(seq) for seq in range(200, 300)])
+    broker.restart()
+    assert (broker.directory / "mosquitto.db").exists()
+    second_log = tmp_path / "second.jsonl"
+    second = RecorderProcess(broker.url, second_log, "rec-restart")
+    recorders.append(second)
+    got = wait_for_messages([first_log, second_log], 300)
+    assert second.stop() == 0
+    assert seqs(got) == list(range(300))
+
+
+def test_sigkilled_recorder_leaves_a_readable_log_and_loses_nothing(
+    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    first_log = tmp_path / "killed.jsonl.zst"
+    first = RecorderProcess(broker.url, first_log, "rec-kill")
+    recorders.append(first)
+    first.wait_for_line("connected to")
+    publisher = subprocess.Popen(
+        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", TOPIC, "-l"],
+        stdin=subprocess.PIPE,
+    )
+    assert publisher.stdin is not None
+    for seq in range(600):
+        publisher.stdin.write(payload(seq) + b"\n")
+        publisher.stdin.flush()
+        if seq == 300:
+            wait_for_messages([first_log], 200)
+            first.process.kill()  # SIGKILL, mid-stream
+            first.process.wait()
+    publisher.stdin.close()
+    assert publisher.wait(timeout=30) == 0
+
+    reader = read_log(first_log)  # readable: no LogFormatError, no exception
+    before_kill = list(reader)
+    assert len(before_kill) >= 200
+    assert seqs(before_kill) == list(range(len(before_kill)))
+
+    second_log = tmp_path / "resumed.jsonl.zst"
+    second = RecorderProcess(broker.url, second_log, "rec-kill")
+    recorders.append(second)
+    got = wait_for_messages([first_log, second_log], 600)
+    assert second.stop() == 0
+    after = seqs(read_log(second_log))
+    assert sorted(set(seqs(before_kill)) | set(after)) == list(range(600))
+    # At most a broker in-flight window (20) is written before the kill and resent after it.
+    assert len(got) - 600 <= 20
+
+
+def test_redelivered_duplicates_are_written_once(
+    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    out = tmp_path / "dups.jsonl"
+    recorder = RecorderProcess(broker.url, out, "rec-dups")
+    recorders.append(recorder)
+    recorder.wait_for_line("connected to")
+    publish(broker, [payload(0), payload(1), payload(1), payload(2), payload(0, boot="b2"), payload(2)])
+    publish(broker, [payload(0, boot="b2")], topic="dc/s1/h1/r01/rk02/rack")  # another topic: not a dup
+    publish(broker, [b"no sequence here", b"no sequence here"])  # nothing to de-duplicate on
+    got = wait_for_messages([out], 7)
+    time.sleep(0.3)  # nothing more may arrive
+    assert recorder.stop() == 0
+    got = list(read_log(out))
+    assert [(m.topic[-4:], m.payload) for m in got] == [
+        ("rack", payload(0)), ("rack", payload(1)), ("rack", payload(2)), ("rack", payload(0, boot="b2")),
+        ("rack", payload(0, boot="b2")), ("rack", b"no sequence here"), ("rack", b"no sequence here"),
+    ]
+    assert got[4].topic == "dc/s1/h1/r01/rk02/rack"
+    assert "(2 duplicates dropped)" in recorder.stderr
+
+
+def test_rotation_splits_the_recording_into_complete_logs(
+    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    out = tmp_path / "rot.jsonl.gz"
+    recorder = RecorderProcess(broker.url, out, "rec-rot", "--rotate-size", "2K")
+    recorders.append(recorder)
+    recorder.wait_for_line("connected to")
+    for start in range(0, 400, 50):
+        publish(broker, [payload(seq) for seq in range(start, start + 50)])
+    assert len(wait_for_messages(sorted(tmp_path.glob("rot-*.jsonl.gz")), 400)) == 400
+    assert recorder.stop() == 0
+    paths = sorted(tmp_path.glob("rot-*.jsonl.gz"))
+    assert len(paths) >= 3
+    readers = [read_log(p) for p in paths]
+    assert seqs(m for r in readers for m in r) == list(range(400))
+    assert all(r.skipped == 0 and r.header["rackwatch_log"] == 1 for r in readers)
+
+
+def test_unreachable_broker_is_reported_and_retried_without_traceback(
+    tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    recorder = RecorderProcess(f"mqtt://127.0.0.1:{free_port()}", tmp_path / "x.jsonl", "rec-unreach")
+    recorders.append(recorder)
+    recorder.wait_for_line("not connected")
+    assert recorder.stop(signal.SIGINT) == 0
+    assert "Connection refused" in recorder.stderr
+    assert "Traceback" not in recorder.stderr
+    assert read_log(tmp_path / "x.jsonl").header["rackwatch_log"] == 1
+
+
+@pytest.mark.parametrize(
+    ("out", "extra", "words"),
+    [
+        ("missing-dir/x.jsonl", [], "does not exist"),
+        (".", [], "is a directory"),
+        ("exists.jsonl", [], "exists; choose a new name"),
+        ("x.jsonl", ["--rotate-size", "lots"], "bad --rotate-size"),
+        ("x.jsonl", ["--rotate-every=soon"], "bad --rotate-every"),
+    ],
+)
+def test_bad_options_are_usage_errors(tmp_path: Path, out: str, extra: list[str], words: str) -> None:
+    (tmp_path / "exists.jsonl").write_text("keep me")
+    result = subprocess.run(
+        [RACKWATCH, "record", "--broker", "mqtt://127.0.0.1:1", "--topic", "dc/#", "--out", out, *extra],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30, env={**os.environ},
+    )
+    assert result.returncode == 2
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "exists.jsonl").read_text() == "keep me"
