@@ -9,6 +9,7 @@ time", wire.md "Payloads"), never a guess. psutil reports fans in rpm, not perce
 
 from __future__ import annotations
 
+import asyncio
 import platform
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from sensors.agents.publisher import NodeAgent, NodePlace, Sink
 from sensors.agents.rapl import POWERCAP, RaplMeter
 
 HWMON = Path("/sys/class/hwmon")
@@ -54,6 +56,17 @@ def fan_duty_pct(root: Path = HWMON) -> float | None:
     return max(duties) if duties else None
 
 
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's marketing name where Linux gives it, else what the platform module knows."""
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name") and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 class HostSampler:
     """A ``NodeSource`` for this machine: ``gpus`` is empty, ``metrics`` come from the OS.
 
@@ -80,7 +93,7 @@ class HostSampler:
         """Static facts: what this host is, since it has no GPU limits to announce."""
         return {
             "agent": "rackwatch-host",
-            "cpu_model": platform.processor() or platform.machine(),
+            "cpu_model": cpu_model(),
             "cpu_count": self.psutil.cpu_count(),
             "mem_total_gb": round(self.psutil.virtual_memory().total / 2**30, 1),
         }
@@ -119,3 +132,20 @@ class HostSampler:
 
     def close(self) -> None:
         """Nothing to release: psutil and sysfs hold no handles between samples."""
+
+
+async def run_host_agent(
+    sink: Sink,
+    place: NodePlace | None = None,
+    interval: float = 1.0,
+    stop: asyncio.Event | None = None,
+    sampler: HostSampler | None = None,
+) -> None:
+    """Publish this machine into ``sink`` until ``stop`` (the demo's in-process pipe uses this).
+
+    Sends retained meta and ``online`` first, a node report every ``interval`` seconds, and a
+    retained ``offline`` when ``stop`` is set. Without ``stop`` it runs until cancelled.
+    """
+    place = place or NodePlace.of()
+    agent = NodeAgent(place.topic, sampler or HostSampler(), interval)
+    await agent.run(sink, stop or asyncio.Event())
