@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from console.core.security.model import SecurityView
 
 
 class Severity(StrEnum):
@@ -155,3 +159,5 @@ class Snapshot:
     history: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     """(timestamps, values) of the channels the UI asked history for (sparklines)."""
     device_meta: dict[str, dict[str, float | str]] = field(default_factory=dict)
+    security: SecurityView | None = None
+    """The security panel's controls and event timeline (console.core.security), if the engine has one."""

@@ -1,0 +1,156 @@
+"""``SecurityState``: fed decoded messages, evaluated at a stream time into a ``SecurityView``.
+
+The engine calls ``ingest`` for every decoded message (security telemetry sets indicators,
+events feed the timeline, fleet telemetry/meta/status feed derived coverage) and ``view(now)``
+when it builds a snapshot. Evaluating is where freshness is judged, so a silent source turns
+UNKNOWN without any message arriving.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from console.core.security.derived import Coverage, TelemetryCoverage
+from console.core.security.model import (
+    DERIVED_SOURCE,
+    Control,
+    ControlView,
+    Evidence,
+    Indicator,
+    IndicatorView,
+    Profile,
+    SecurityStatus,
+    SecurityView,
+    worst,
+)
+from console.core.security.timeline import Timeline
+from console.core.snapshot import AlertTransition
+from sensors.messages import Decoded, Event, Telemetry
+from sensors.topics import DEFAULT_PREFIX, TopicKind, TopicRole
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    value: float
+    ts: float
+    topic: str
+
+
+class SecurityState:
+    """The live security picture of one console: latest indicator readings, coverage, timeline."""
+
+    def __init__(
+        self, profile: Profile, prefix: str = DEFAULT_PREFIX, coverage: TelemetryCoverage | None = None
+    ) -> None:
+        self.profile = profile
+        self.prefix = prefix
+        self.coverage = coverage or TelemetryCoverage()
+        self.timeline = Timeline(profile)
+        self._readings: dict[tuple[str, str], dict[str, _Reading]] = {}
+        """(topic control, indicator name) -> site -> latest finite reading."""
+        self._trends: dict[str, deque[SecurityStatus]] = {
+            control.id: deque(maxlen=profile.trend_length) for control in profile.controls
+        }
+        self._trend_step: int | None = None
+
+    def ingest(self, message: Decoded) -> AlertTransition | None:
+        """Take one decoded message; return the alert it raises (only events raise any)."""
+        if isinstance(message, Event):
+            return self.timeline.add(message)
+        self.coverage.ingest(message)
+        if (
+            isinstance(message, Telemetry)
+            and message.topic.kind is TopicKind.SECURITY
+            and message.topic.role is TopicRole.DATA
+        ):
+            self._security(message)
+        return None
+
+    def _security(self, message: Telemetry) -> None:
+        control = message.topic.device.rsplit("/", 1)[-1]
+        topic = f"{self.prefix}/{message.topic.device}"
+        for name, value in message.values.items():
+            if math.isnan(value):
+                continue
+            sites = self._readings.setdefault((control, name), {})
+            previous = sites.get(message.topic.site)
+            if previous is None or message.ts >= previous.ts:
+                sites[message.topic.site] = _Reading(value, message.ts, topic)
+
+    def view(self, now: float) -> SecurityView:
+        """Judge every control at stream time ``now`` (and record the trend step)."""
+        coverage = self.coverage.coverage(now)
+        timeline = self.timeline.entries()
+        controls = []
+        for control in self.profile.controls:
+            indicators = tuple(self._judge(indicator, now, coverage) for indicator in control.indicators)
+            status = worst([view.status for view in indicators])
+            controls.append(
+                ControlView(
+                    control=control,
+                    status=status,
+                    indicators=indicators,
+                    trend=self._record_trend(control, status, now),
+                    events=sum(1 for entry in timeline if entry.control_id == control.id),
+                )
+            )
+        self._trend_step = self._step(now)
+        return SecurityView(
+            now=now,
+            profile_name=self.profile.name,
+            profile_title=self.profile.title,
+            controls=tuple(controls),
+            timeline=timeline,
+        )
+
+    def _step(self, now: float) -> int:
+        return math.floor(now / self.profile.trend_step_s)
+
+    def _record_trend(
+        self, control: Control, status: SecurityStatus, now: float
+    ) -> tuple[SecurityStatus, ...]:
+        """One trend cell per step holding the worst status seen in it."""
+        trend = self._trends[control.id]
+        if trend and self._trend_step == self._step(now):
+            trend[-1] = worst([trend[-1], status])
+        else:
+            trend.append(status)
+        return tuple(trend)
+
+    def _judge(self, indicator: Indicator, now: float, coverage: Coverage) -> IndicatorView:
+        if indicator.source.derived:
+            value = coverage.value(indicator.source.name)
+            evidence = Evidence(value=value, when=now, source=DERIVED_SOURCE, age_s=0.0)
+            status = indicator.judge(value)
+            if status is SecurityStatus.UNKNOWN:
+                reason = "no fleet sources seen yet"
+            else:
+                reason = _threshold_reason(indicator, value, status)
+            return IndicatorView(indicator, status, evidence, reason)
+        assert indicator.source.topic_control is not None
+        sites = self._readings.get((indicator.source.topic_control, indicator.source.name), {})
+        if not sites:
+            topic = f"{self.prefix}/+/security/{indicator.source.topic_control}"
+            return IndicatorView(
+                indicator, SecurityStatus.UNKNOWN, Evidence(None, None, topic), "no data yet"
+            )
+        judged = [self._judge_reading(indicator, reading, now) for reading in sites.values()]
+        return max(judged, key=lambda view: (view.status.rank, view.evidence.when or 0.0))
+
+    def _judge_reading(self, indicator: Indicator, reading: _Reading, now: float) -> IndicatorView:
+        age = max(0.0, now - reading.ts)
+        evidence = Evidence(value=reading.value, when=reading.ts, source=reading.topic, age_s=age)
+        if age > indicator.fresh_s:
+            reason = f"no data for {age:.0f} s (limit {indicator.fresh_s:g} s)"
+            return IndicatorView(indicator, SecurityStatus.UNKNOWN, evidence, reason)
+        status = indicator.judge(reading.value)
+        return IndicatorView(indicator, status, evidence, _threshold_reason(indicator, reading.value, status))
+
+
+def _threshold_reason(indicator: Indicator, value: float, status: SecurityStatus) -> str:
+    shown = Evidence(value, None, "").value_text(indicator.unit)
+    if status is SecurityStatus.OK:
+        return f"{shown} within limits ({indicator.rule_text()})"
+    return f"{shown}: {status} ({indicator.rule_text()})"
