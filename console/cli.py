@@ -8,8 +8,12 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "console.commands.connect",
+    "console.commands.replay",
+    "console.commands.demo",
     "console.commands.record",
     "console.commands.agent",
+    "console.commands.simulate",
 )
 """Each module registers one subcommand; the order here is the order in ``--help``."""
 
