@@ -137,9 +137,14 @@ class MqttSource:
     async def _pump(self, client: aiomqtt.Client, generation: int) -> None:
         async for message in client.messages:
             self.received += 1
-            if not self.manual_ack and len(self._buffer) >= self.queue_size:
-                self._buffer.popleft()
-                self.dropped += 1
+            if len(self._buffer) >= self.queue_size:
+                if not self.manual_ack:
+                    self._buffer.popleft()
+                    self.dropped += 1
+                elif message.qos == 0:
+                    self.dropped += 1  # QoS 0 escapes the broker's in-flight window: bound it here
+                    continue
+                # An unacknowledged QoS 1 message is bounded by the broker's in-flight window.
             self._buffer.append((generation, time.time(), message))
             self._arrived.set()
 

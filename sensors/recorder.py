@@ -152,15 +152,25 @@ class Recorder:
     async def run(self) -> RecorderStats:
         """Record until cancelled; the log is flushed and closed however this ends."""
         reporter = asyncio.create_task(self._report()) if self.on_progress else None
+        write_failed = False
         try:
             async with contextlib.aclosing(self.source.batches()) as batches:
                 async for batch in batches:
                     self.record_batch(batch)
+        except OSError:
+            write_failed = True
+            raise
         finally:
             if reporter is not None:
                 reporter.cancel()
-            self.sink.close()
-            self.stats.bytes_on_disk = self.sink.size
-            if self.on_progress is not None:
-                self.on_progress(self.stats)
+            if write_failed:
+                # Disk full or gone: what was not flushed was not acknowledged, so the broker
+                # keeps it in our session; closing may fail the same way and must not hide why.
+                with contextlib.suppress(OSError):
+                    self.sink.close()
+            else:
+                self.sink.close()
+                self.stats.bytes_on_disk = self.sink.size
+                if self.on_progress is not None:
+                    self.on_progress(self.stats)
         return self.stats

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -49,13 +50,21 @@ def seqs(messages: Iterable[RawMessage]) -> list[int]:
 class RecorderProcess:
     """``rackwatch record`` as a subprocess, its stderr collected by a thread."""
 
-    def __init__(self, broker_url: str, out: Path, client_id: str, *extra: str) -> None:
+    def __init__(
+        self, broker_url: str, out: Path, client_id: str, *extra: str, file_size_limit: int | None = None
+    ) -> None:
         self.out = out
         self.lines: list[str] = []
+
+        def limit_file_size() -> None:
+            if file_size_limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
+
         self.process = subprocess.Popen(
             [RACKWATCH, "record", "--broker", broker_url, "--topic", "dc/#", "--out", str(out),
              "--client-id", client_id, "--keepalive", "5", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=limit_file_size,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -145,6 +154,7 @@ def test_broker_restarts_lose_no_qos1_message(
     assert len(wait_for_messages([first_log], 200)) == 200
     assert first.stop() == 0
     assert "not connected" in first.stderr
+    assert "(resumed its session)" in first.stderr  # the broker kept it over its restart
 
     # Published while no recorder runs, kept in the persistent session across a restart.
     publish(broker, [payload(seq) for seq in range(200, 300)])
@@ -268,3 +278,28 @@ def test_bad_options_are_usage_errors(tmp_path: Path, out: str, extra: list[str]
     assert words in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "exists.jsonl").read_text() == "keep me"
+
+
+def test_disk_full_stops_the_recorder_without_losing_what_was_not_written(
+    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    full_log = tmp_path / "full.jsonl"
+    full = RecorderProcess(broker.url, full_log, "rec-full", file_size_limit=8000)
+    recorders.append(full)
+    full.wait_for_line("connected to")
+    publish(broker, [payload(seq) for seq in range(300)])
+    assert full.process.wait(timeout=30) == 1
+    full._reader.join(timeout=5)
+    assert "cannot write the log" in full.stderr
+    assert "Traceback" not in full.stderr
+    written = seqs(read_log(full_log))
+    assert 0 < len(written) < 300
+
+    second_log = tmp_path / "after.jsonl"
+    second = RecorderProcess(broker.url, second_log, "rec-full")
+    recorders.append(second)
+    deadline = time.monotonic() + 30
+    while set(written) | set(seqs(wait_for_messages([second_log], 0))) != set(range(300)):
+        assert time.monotonic() < deadline, "the messages not written before the disk filled never came"
+        time.sleep(0.05)
+    assert second.stop() == 0

@@ -128,7 +128,13 @@ def run(args: argparse.Namespace) -> int:
         if state is ConnectionState.CONNECTING:
             progress.message(f"rackwatch record: connecting to {settings.url} as {args.client_id}")
         elif state is ConnectionState.CONNECTED:
-            progress.message(f"rackwatch record: connected to {settings.url}, recording into {args.out}")
+            session = "resumed its session" if source.session_present else "started a new session"
+            progress.message(f"rackwatch record: connected to {settings.url} ({session}), recording")
+            if source.connections > 1 and not source.session_present:
+                progress.message(
+                    "rackwatch record: WARNING: the broker had lost our session (restarted without "
+                    "persistence?): messages published while we were away may be missing"
+                )
         elif state is ConnectionState.RECONNECTING:
             progress.message(f"rackwatch record: not connected ({sanitize_text(detail)}); retrying")
         elif state is ConnectionState.AUTH_FAILED:
@@ -149,7 +155,15 @@ def run(args: argparse.Namespace) -> int:
         source, sink, on_progress=lambda stats: progress.show(stats, source.state.value),
         progress_interval=progress.interval,
     )
-    asyncio.run(_record_until_stopped(recorder))
+    try:
+        asyncio.run(_record_until_stopped(recorder))
+    except OSError as error:
+        progress.message(
+            f"rackwatch record: cannot write the log: {error.strerror or error}; stopped. Nothing "
+            f"unwritten was acknowledged: restart with the same --client-id {args.client_id} and a new "
+            "--out to receive it"
+        )
+        return 1
     stats = recorder.stats
     written = ", ".join(str(p) for p in getattr(sink, "paths", [args.out]))
     progress.message(
