@@ -1,0 +1,56 @@
+"""``rackwatch connect URL``: the live console over a broker."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+from console.commands.connection_args import add_connection_arguments, connection_settings
+from console.commands.console_args import add_console_arguments, console_settings
+
+DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "connect",
+        help="the live console: subscribe to a broker and watch the campus",
+        description="Subscribe to a broker (QoS 1) and show the campus live: floor map, drill-down, "
+                    "alerts, events and security. The connection state is always on the top line.",
+        epilog="Example: rackwatch connect mqtts://broker.example:8883 --ca-file ca.pem --topic 'dc/s1/#'",
+    )
+    parser.add_argument("url", nargs="?", metavar="URL",
+                        help="broker address, mqtt://host:1883 or mqtts://host:8883 "
+                             f"(default {DEFAULT_BROKER})")
+    parser.add_argument("--topic", action="append", metavar="FILTER",
+                        help="topic filter to subscribe to; repeat for more (default dc/#)")
+    add_connection_arguments(parser, default=DEFAULT_BROKER)
+    add_console_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def build(settings: Any, connection: Any) -> Any:
+    """The live pipeline: MQTT source -> engine, stream time is the wall clock."""
+    from console.core.engine import Engine
+    from console.pipeline import Pipeline, SourceStatus, wall_time
+    from sensors.mqtt_source import MqttSource
+
+    source = MqttSource(connection, list(settings.topics), qos=1)
+    engine = Engine(prefix=settings.prefix)
+
+    def status() -> SourceStatus:
+        return SourceStatus("live", str(source.state), str(connection.url), None, source.dropped)
+
+    return Pipeline(engine, source, status, frame_rate=settings.frame_rate, clock=wall_time, live=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from console.app import run_console
+
+    connection = connection_settings(args, url=args.url)
+    extra = {"topics": tuple(args.topic)} if args.topic else {}
+    settings = console_settings(args, **extra)
+    if args.prefix and not args.topic:
+        settings = replace(settings, topics=(f"{settings.prefix}/#",))
+    return run_console(settings, build(settings, connection))

@@ -1,0 +1,1 @@
+"""Screens of the console; each draws frames the app hands it and posts what the operator wants."""

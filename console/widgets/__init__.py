@@ -1,0 +1,1 @@
+"""Widgets of the console: each reads a frozen Snapshot and never mutates it."""
