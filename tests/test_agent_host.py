@@ -155,3 +155,26 @@ def test_names_become_topic_segments() -> None:
     assert sanitize_segment("///") == "node"
     place = NodePlace.of(node="a b", hall="hall 1")
     assert place.topic == "dc/s1/hall-1/r00/a-b/node/a-b"
+
+
+async def test_run_host_agent_feeds_an_in_process_sink() -> None:
+    """The demo's entry point: meta and online, reports, then offline, all decodable."""
+    import asyncio
+
+    from sensors.agents.host import run_host_agent
+
+    sent: list[tuple[str, bytes, bool]] = []
+    stop = asyncio.Event()
+
+    async def sink(topic: str, payload: bytes, retain: bool) -> None:
+        sent.append((topic, payload, retain))
+        if sum(not retained for _, _, retained in sent) >= 3:
+            stop.set()
+
+    place = NodePlace.of(node="laptop", rack="desk")
+    await asyncio.wait_for(run_host_agent(sink, place, interval=0.05, stop=stop), timeout=10)
+    kinds = [type(decode(topic, payload)).__name__ for topic, payload, _ in sent]
+    assert kinds == ["Meta", "Status", "Telemetry", "Telemetry", "Telemetry", "Status"]
+    assert [retain for _, _, retain in sent] == [True, True, False, False, False, True]
+    assert sent[-1][1] == b"offline"
+    assert [decode(topic, payload).seq for topic, payload, _ in sent[2:5]] == [0, 1, 2]
