@@ -150,3 +150,19 @@ def test_the_fake_matches_the_real_binding() -> None:
         if name.startswith("nvml"):
             assert callable(getattr(pynvml, name)), name
     assert load_nvml() is pynvml
+
+
+def test_a_machine_without_event_sets_still_reports_metrics(caplog: pytest.LogCaptureFixture) -> None:
+    class NoEvents(FakeNvml):
+        def nvmlEventSetCreate(self) -> object:
+            raise self.NVMLError(3)
+
+    nvml = NoEvents()
+    with caplog.at_level(logging.WARNING):
+        sampler = GpuSampler(nvml)
+    nvml.raise_xid(0, 48)
+    message = decoded(sampler, Stamper())
+    assert message.values["gpu0/temp_c"] == 64.0 and message.xid == ()
+    assert "XID events not available" in caplog.text
+    sampler.close()
+    assert not nvml.freed

@@ -24,21 +24,24 @@ class XidWatcher:
 
     def __init__(self, nvml: Any, handles: list[Any]) -> None:
         self.nvml = nvml
-        self.index_of = {id(handle): index for index, handle in enumerate(handles)}
         self.pending: dict[int, list[int]] = defaultdict(list)
-        self.event_set = nvml.nvmlEventSetCreate()
-        self.watched: list[int] = []
+        self._reported_wait_errors: set[int] = set()
+        try:
+            self.event_set = nvml.nvmlEventSetCreate()
+        except nvml.NVMLError as error:
+            log.warning("XID events not available on this machine: %s", error)
+            self.event_set = None
+            return
         for index, handle in enumerate(handles):
             try:
                 nvml.nvmlDeviceRegisterEvents(handle, nvml.nvmlEventTypeXidCriticalError, self.event_set)
             except nvml.NVMLError as error:
                 log.warning("GPU %d: XID events not available: %s", index, error)
-            else:
-                self.watched.append(index)
-        self._reported_wait_errors: set[int] = set()
 
     def drain(self) -> None:
         """Move every queued XID event into ``pending``; never waits."""
+        if self.event_set is None:
+            return
         for _ in range(MAX_EVENTS_PER_DRAIN):
             try:
                 event = self.nvml.nvmlEventSetWait(self.event_set, 0)
@@ -58,10 +61,11 @@ class XidWatcher:
         return self.pending.pop(index, [])
 
     def _index(self, device: Any) -> int:
+        """The NVML index of an event's GPU (the order the agent enumerated them in); -1 if unknown."""
         try:
             return int(self.nvml.nvmlDeviceGetIndex(device))
         except self.nvml.NVMLError:
-            return self.index_of.get(id(device), -1)
+            return -1
 
     def _log_once(self, error: Any) -> None:
         if error.value not in self._reported_wait_errors:
@@ -69,6 +73,8 @@ class XidWatcher:
             log.warning("XID event wait failed: %s (logged once)", error)
 
     def close(self) -> None:
+        if self.event_set is None:
+            return
         try:
             self.nvml.nvmlEventSetFree(self.event_set)
         except self.nvml.NVMLError as error:
