@@ -51,6 +51,19 @@ class ConnectionState(StrEnum):
 StateCallback = Callable[[ConnectionState, str], None]
 
 
+def check_filter(topic_filter: str) -> str:
+    """The filter itself, or ValueError saying what is wrong (MQTT 3.1.1 section 4.7)."""
+    levels = topic_filter.split("/")
+    if not topic_filter or "\x00" in topic_filter or len(topic_filter.encode()) > 65535:
+        raise ValueError(f"bad topic filter {topic_filter!r}: empty, too long or holds a NUL")
+    for index, level in enumerate(levels):
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            raise ValueError(f"bad topic filter {topic_filter!r}: '#' must be a whole last level, as in dc/#")
+        if "+" in level and level != "+":
+            raise ValueError(f"bad topic filter {topic_filter!r}: '+' must be a whole level, as in dc/+/h1")
+    return topic_filter
+
+
 def default_client_id(role: str) -> str:
     """A stable client id per host, so a persistent session is found again after a restart."""
     host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())
@@ -83,7 +96,7 @@ class MqttSource:
         if not filters:
             raise ValueError("at least one topic filter is needed")
         self.settings = settings
-        self.filters = list(filters)
+        self.filters = [check_filter(f) for f in filters]
         self.qos = qos
         self.client_id = client_id
         self.clean_session = clean_session
@@ -242,9 +255,11 @@ class MqttSource:
                 if not self._buffer:
                     self._arrived.clear()
                     waiter = asyncio.create_task(self._arrived.wait())
-                    done, _ = await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
-                    if runner in done:
+                    try:
+                        done, _ = await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
                         waiter.cancel()
+                    if runner in done:
                         runner.result()
                         return
                     continue

@@ -266,6 +266,8 @@ def test_unreachable_broker_is_reported_and_retried_without_traceback(
         ("exists.jsonl", [], "exists; choose a new name"),
         ("x.jsonl", ["--rotate-size", "lots"], "bad --rotate-size"),
         ("x.jsonl", ["--rotate-every=soon"], "bad --rotate-every"),
+        ("x.jsonl", ["--topic", "dc/#/rack"], "'#' must be a whole last level"),
+        ("x.jsonl", ["--topic", "dc/h+/rack"], "'+' must be a whole level"),
     ],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, out: str, extra: list[str], words: str) -> None:
@@ -278,6 +280,7 @@ def test_bad_options_are_usage_errors(tmp_path: Path, out: str, extra: list[str]
     assert words in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "exists.jsonl").read_text() == "keep me"
+    assert not (tmp_path / "x.jsonl").exists()
 
 
 def test_disk_full_stops_the_recorder_without_losing_what_was_not_written(

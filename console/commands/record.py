@@ -140,10 +140,13 @@ def run(args: argparse.Namespace) -> int:
         elif state is ConnectionState.AUTH_FAILED:
             progress.message(f"rackwatch record: {sanitize_text(detail)}")
 
-    source = MqttSource(
-        settings, args.topic, qos=1, client_id=args.client_id, clean_session=False,
-        manual_ack=True, on_state_change=on_state, backoff=Backoff(first=0.5, cap=30.0, floor=0.5),
-    )
+    try:
+        source = MqttSource(
+            settings, args.topic, qos=1, client_id=args.client_id, clean_session=False,
+            manual_ack=True, on_state_change=on_state, backoff=Backoff(first=0.5, cap=30.0, floor=0.5),
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     try:
         if rotate_size or rotate_every:
             sink = RotatingLogWriter(args.out, str(settings.url), args.topic, rotate_size, rotate_every)
