@@ -1,64 +1,120 @@
-"""Security: the security controls' latest indicators and the security-relevant events.
+"""Security: the profile's controls at a glance, one control's evidence, the event timeline.
 
-The content of this screen (the security profile's five controls, scoring) belongs to
-issue 6; this version lists what the snapshot already carries: every channel under
-``<site>/security/`` and the events that are not routine.
+The controls (by default the five parts of the cybersecurity action plan; see
+docs/security-profiles.md) and their judgement come ready-made in ``Snapshot.security`` from
+``console.core.security``; this screen only draws them. Enter on a control opens its indicators
+with the evidence behind each; Escape comes back.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from typing import ClassVar
 
-from console.core.snapshot import Snapshot
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from console.core.security.model import SecurityView
 from console.pipeline import Frame
 from console.screens.base import ConsoleScreen
-from console.screens.events import EventTable
-from console.widgets.units import with_unit
+from console.widgets.security_controls import SecurityControlsTable
+from console.widgets.security_event_detail import SecurityEventDetail
+from console.widgets.security_evidence import SecurityEvidence
+from console.widgets.security_indicators import SecurityIndicatorsTable
+from console.widgets.security_timeline import SecurityTimeline
+from console.widgets.timefmt import stamp
 from console.widgets.wire_text import wire_text
 
+NO_SECURITY = "Security: no security profile is being evaluated (the engine feeds none)."
+_TITLE_CSS = "{name} .title {{ height: 1; padding: 0 1; background: $panel; }}"
 
-def security_channels(snapshot: Snapshot) -> list[tuple[str, str, float, bool]]:
-    """(site/control, indicator, value, stale) of every security channel, in key order."""
-    channels = snapshot.channels
-    found = []
-    for index, key in enumerate(channels.keys):
-        parts = key.split("/")
-        if len(parts) == 4 and parts[1] == "security":
-            found.append((f"{parts[0]}/{parts[2]}", parts[3], float(channels.latest[index]),
-                          bool(channels.stale[index])))
-    return sorted(found)
+
+def view_title(view: SecurityView) -> Text:
+    text = Text("Security · ", no_wrap=True, end="")
+    text.append_text(wire_text(view.profile_title, max_length=60))
+    text.append(f" · overall {view.status.value} · {stamp(view.now)} UTC")
+    return text
 
 
 class SecurityScreen(ConsoleScreen):
-    """Security indicators by control, and events of warning or critical severity."""
+    """Every control with its status and trend, and the security event timeline."""
 
-    DEFAULT_CSS = """
-    SecurityScreen .title { height: 1; padding: 0 1; background: $panel; }
-    SecurityScreen #security-channels { height: 1fr; }
-    SecurityScreen #security-events { height: 1fr; }
-    """
+    DEFAULT_CSS = _TITLE_CSS.format(name="SecurityScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "focus_next", "Controls/events", show=False)]
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Security controls", classes="title", id="controls-title", markup=False)
-        yield DataTable(id="security-channels", cursor_type="row", zebra_stripes=True)
-        yield Static("Security events (warning and critical)", classes="title", markup=False)
-        yield EventTable(id="security-events")
+        yield Static(NO_SECURITY, classes="title", id="security-title", markup=False)
+        yield SecurityControlsTable(id="security-controls")
+        yield Static("Security events (newest first; ! raised an alert)", classes="title", markup=False)
+        yield SecurityTimeline(id="security-timeline")
+        yield SecurityEventDetail(id="security-event-detail")
 
     def on_mount(self) -> None:
-        self.query_one("#security-channels", DataTable).add_columns("control", "indicator", "value", "")
-        self._shown: list[tuple[str, str, float, bool]] = []
+        self.query_one(SecurityControlsTable).focus()
 
     def draw(self, frame: Frame) -> None:
-        rows = security_channels(frame.snapshot)
-        if rows != self._shown:
-            table = self.query_one("#security-channels", DataTable)
-            table.clear()
-            for control, indicator, value, stale in rows:
-                table.add_row(wire_text(control), wire_text(indicator), with_unit(indicator, value),
-                              Text("STALE") if stale else "")
-            self._shown = rows
-        self.query_one("#controls-title", Static).update(f"Security controls · {len(rows)} indicators")
-        notable = tuple(e for e in frame.snapshot.events if e.severity in ("warning", "critical"))
-        self.query_one(EventTable).show(notable)
+        view = frame.snapshot.security
+        if view is None:
+            return
+        self.query_one("#security-title", Static).update(view_title(view))
+        self.query_one(SecurityControlsTable).show(view)
+        self.query_one(SecurityTimeline).show(view.timeline)
+
+    @on(SecurityControlsTable.ControlChosen)
+    def _open_control(self, message: SecurityControlsTable.ControlChosen) -> None:
+        self.app.push_screen(SecurityControlScreen(message.control_id))
+
+    @on(SecurityTimeline.Highlighted)
+    def _show_event(self, message: SecurityTimeline.Highlighted) -> None:
+        self.query_one(SecurityEventDetail).show(message.entry)
+
+
+class SecurityControlScreen(ConsoleScreen):
+    """One control: its indicators with status and evidence, and the events that bear on it."""
+
+    DEFAULT_CSS = _TITLE_CSS.format(name="SecurityControlScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back to controls"),
+        Binding("tab", "focus_next", "Indicators/events", show=False),
+    ]
+
+    def __init__(self, control_id: str) -> None:
+        super().__init__()
+        self.control_id = control_id
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(wire_text(self.control_id), classes="title", id="control-title")
+        yield SecurityIndicatorsTable(id="control-indicators")
+        yield SecurityEvidence(id="control-evidence")
+        yield Static("Events on this control", classes="title", markup=False)
+        yield SecurityTimeline(id="control-timeline")
+        yield SecurityEventDetail(id="control-event-detail")
+
+    def on_mount(self) -> None:
+        self.query_one(SecurityIndicatorsTable).focus()
+
+    def draw(self, frame: Frame) -> None:
+        view = frame.snapshot.security
+        control = view.control(self.control_id) if view is not None else None
+        if view is None or control is None:
+            self.query_one("#control-title", Static).update(Text(NO_SECURITY))
+            return
+        title = Text(f"{control.status.value} · ", no_wrap=True, end="")
+        title.append_text(wire_text(control.control.title, max_length=60))
+        title.append(f" · {len(control.indicators)} indicators · {control.events} events")
+        self.query_one("#control-title", Static).update(title)
+        self.query_one(SecurityIndicatorsTable).show(control)
+        self.query_one(SecurityTimeline).show(view.timeline, self.control_id)
+
+    @on(SecurityIndicatorsTable.Highlighted)
+    def _show_evidence(self, message: SecurityIndicatorsTable.Highlighted) -> None:
+        self.query_one(SecurityEvidence).show(message.view)
+
+    @on(SecurityTimeline.Highlighted)
+    def _show_event(self, message: SecurityTimeline.Highlighted) -> None:
+        self.query_one(SecurityEventDetail).show(message.entry)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
