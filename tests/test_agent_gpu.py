@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import pytest
 
@@ -166,3 +167,26 @@ def test_a_machine_without_event_sets_still_reports_metrics(caplog: pytest.LogCa
     assert "XID events not available" in caplog.text
     sampler.close()
     assert not nvml.freed
+
+
+
+def test_the_agent_reads_the_real_bindings_structures() -> None:
+    """Field values and utilisation as nvidia-ml-py's ctypes structures, not namespaces."""
+    pynvml = pytest.importorskip("pynvml")
+
+    class RealStructures(FakeNvml):
+        def nvmlDeviceGetFieldValues(self, handle: Any, field_ids: list[int]) -> Any:
+            values = (pynvml.c_nvmlFieldValue_t * len(field_ids))()
+            recorded = super().nvmlDeviceGetFieldValues(handle, field_ids)
+            for slot, reading in zip(values, recorded, strict=True):
+                slot.fieldId, slot.valueType = reading.fieldId, reading.valueType
+                slot.nvmlReturn, slot.value.uiVal = reading.nvmlReturn, reading.value.uiVal
+            return values
+
+        def nvmlDeviceGetUtilizationRates(self, handle: Any) -> Any:
+            return pynvml.c_nvmlUtilization_t(gpu=self._gpu(handle).util_pct, memory=3)
+
+    message = decoded(GpuSampler(RealStructures()), Stamper())
+    assert message.values["gpu0/mem_temp_c"] == 71.0
+    assert math.isnan(message.values["gpu2/mem_temp_c"])
+    assert message.values["gpu0/util_pct"] == 99.0 and message.values["gpu1/util_pct"] == 0.0
