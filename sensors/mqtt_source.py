@@ -164,8 +164,14 @@ class MqttSource:
     async def _connect_once(self) -> None:
         """One connection: connect, subscribe, pump until it breaks (raises MqttError)."""
         client = self._new_client()
-        async with asyncio.timeout(self.connect_timeout):
-            await client.__aenter__()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await client.__aenter__()
+        except TimeoutError:
+            # The TCP connect is bounded by paho (5 s); this is a broker that accepted the socket
+            # but never answered CONNECT. Close it, or it might finish later and take our session.
+            client._client.disconnect()
+            raise
         try:
             self._generation += 1
             self._client = client
@@ -185,8 +191,9 @@ class MqttSource:
             raise aiomqtt.MqttError("broker closed the connection")
         finally:
             self._client = None
-            with contextlib.suppress(aiomqtt.MqttError, OSError):
-                await client.__aexit__(None, None, None)
+            with contextlib.suppress(aiomqtt.MqttError, OSError, TimeoutError):
+                async with asyncio.timeout(5):
+                    await client.__aexit__(None, None, None)
 
     async def _run(self) -> None:
         self._set_state(ConnectionState.CONNECTING, f"connecting to {self.settings.url}")
@@ -208,7 +215,7 @@ class MqttSource:
             except (aiomqtt.MqttError, TimeoutError, OSError) as error:
                 detail = str(error) or type(error).__name__
                 if isinstance(error, TimeoutError):
-                    detail = f"no answer within {self.connect_timeout:.0f} s"
+                    detail = f"no answer to CONNECT within {self.connect_timeout:g} s"
                 self._set_state(ConnectionState.RECONNECTING, f"{self.settings.url}: {detail}")
                 await asyncio.sleep(self.backoff.next_delay())
 

@@ -182,3 +182,25 @@ async def test_refused_credentials_become_auth_failed(
     assert "refused our credentials" in source.last_error
     assert "wrong" not in source.last_error
     assert live.states == [ConnectionState.CONNECTING, ConnectionState.AUTH_FAILED]
+
+
+async def test_broker_that_never_answers_connect_times_out_and_retries(running: list[Running]) -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accept the socket, never send CONNACK
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    source = MqttSource(settings_for(f"mqtt://127.0.0.1:{port}"), ["dc/#"], connect_timeout=0.3,
+                        backoff=Backoff(first=0.05, cap=0.1))
+    live = Running(source)
+    running.append(live)
+    await live.wait(lambda: len(held) >= 2)  # timed out once and tried again
+    assert source.state is ConnectionState.RECONNECTING
+    assert "no answer to CONNECT within 0.3 s" in source.last_error
+    await live.stop()
+    running.remove(live)
+    for writer in held:
+        writer.close()
+    server.close()
