@@ -43,7 +43,8 @@ class Subscriber:
         )
         self.lines: queue.Queue[bytes] = queue.Queue()
         self.seen: list[tuple[bool, Decoded]] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -74,6 +75,9 @@ class Subscriber:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.reader.join(timeout=5)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 @pytest.fixture
@@ -110,13 +114,20 @@ def start_host_agent(broker: MosquittoBroker) -> subprocess.Popen[bytes]:
     )
 
 
+def stop_agent(agent: subprocess.Popen[bytes], sig: int) -> tuple[int, str]:
+    """Signal the agent; its exit status and what it wrote on stderr."""
+    agent.send_signal(sig)
+    _, stderr = agent.communicate(timeout=10)
+    return agent.returncode, stderr.decode(errors="replace")
+
+
 def test_host_agent_publishes_the_wire_contract_and_says_offline_on_ctrl_c(
     broker: MosquittoBroker, subscriber: Subscriber
 ) -> None:
     agent = start_host_agent(broker)
     subscriber.wait_for(lambda seen: len(data(seen)) >= 2)
-    agent.send_signal(signal.SIGINT)
-    assert agent.wait(timeout=10) == 0, agent.stderr.read() if agent.stderr else ""
+    status, stderr = stop_agent(agent, signal.SIGINT)
+    assert status == 0, stderr
     subscriber.wait_for(lambda seen: statuses(seen)[-1:] == [False])
 
     reports = data(subscriber.seen)
@@ -139,8 +150,7 @@ def test_the_will_says_offline_when_the_agent_is_killed(
 ) -> None:
     agent = start_host_agent(broker)
     subscriber.wait_for(lambda seen: statuses(seen) == [True] and len(data(seen)) >= 1)
-    agent.send_signal(signal.SIGKILL)
-    agent.wait(timeout=5)
+    assert stop_agent(agent, signal.SIGKILL)[0] == -signal.SIGKILL
     subscriber.wait_for(lambda seen: statuses(seen)[-1:] == [False])
     assert [message.online for message in retained(broker, 2) if isinstance(message, Status)] == [False]
 
@@ -161,8 +171,9 @@ def test_the_agent_reconnects_and_announces_again_after_a_broker_restart(broker:
         assert after.boot == before.boot and after.seq > before.seq
         assert [message.online for message in retained(broker, 2) if isinstance(message, Status)] == [True]
     finally:
-        agent.send_signal(signal.SIGINT)
-        assert agent.wait(timeout=10) == 0
+        status, stderr = stop_agent(agent, signal.SIGINT)
+    assert status == 0, stderr
+    assert "retrying" in stderr
 
 
 async def test_gpu_agent_with_recorded_nvml_reports_xids_and_a_lost_gpu(
