@@ -42,6 +42,8 @@ class Effects:
     """Nodes whose agent stops this tick (publishes its status offline)."""
     restarted_nodes: set[int] = field(default_factory=set)
     """Nodes whose agent starts again this tick: new boot, seq from 0, meta and status again."""
+    hold_nodes: dict[int, float] = field(default_factory=dict)
+    """Nodes a fault needs busy -> until when (sim epoch)."""
     indicators: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     """Site -> security control -> indicator -> value, overriding the healthy baseline."""
     events: list[tuple[str, str, str, str, str]] = field(default_factory=list)

@@ -21,6 +21,8 @@ EXCURSION_OF_RATING = 0.92
 """A power excursion drives the rack to 92 % of its PDU rating, past the 80 % rule (domain.md 5b)."""
 PHASE_SKEW = np.array([0.09, -0.02, -0.07])
 """Added phase shares: max deviation 0.09 / mean 0.333 = 27 % imbalance, critical > 20 % (domain.md 5c)."""
+HOLDS_NODE_BUSY = frozenset({"gpu_cooling", "hbm_overtemp", "xid_storm", "power_brake"})
+"""Faults that show only under load, so their node keeps a job for the fault's duration."""
 CAGE = "cage-w1"
 WEIGHT_STORE = "weight-store-02"
 
@@ -40,6 +42,9 @@ def apply_fault(
 ) -> None:
     """Write one running fault's effects for this tick."""
     name, index, elapsed = fault.spec.name, fault.target, now - fault.start
+    if name in HOLDS_NODE_BUSY:
+        node = index if name == "power_brake" else index // campus.config.gpus_per_node
+        effects.hold_nodes[node] = fault.end
     if name == "cooling_failure":
         if fault.on_cdu:
             effects.cdu_supply_c[index] += 14.0 * _ramp(now, fault.start, 120.0)
@@ -50,7 +55,7 @@ def apply_fault(
         share = elapsed / fault.spec.length
         effects.gpu_heat_c[index] += share * (4.0 + 0.045 * plant.gpu_power_w[index])
     elif name == "hbm_overtemp":
-        effects.hbm_heat_c[index] += 30.0 * _ramp(now, fault.start, 0.6 * fault.spec.length)
+        effects.hbm_heat_c[index] += 38.0 * _ramp(now, fault.start, 0.5 * fault.spec.length)
     elif name == "power_excursion":
         rating = campus.config.pdu_rating_kw
         missing = max(0.0, EXCURSION_OF_RATING * rating - float(plant.rack_base_kw[index]))

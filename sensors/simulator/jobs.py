@@ -83,6 +83,22 @@ class JobScheduler:
         self.next_id += 1
         return job
 
+    def hold(self, node: int, until: float, now: float) -> None:
+        """Keep a node busy until ``until``: a fault on an idle GPU would not show (operators
+        debugging a node keep a job on it). Extends its job, or starts a one-node job."""
+        owner = int(self.owner[node])
+        if owner >= 0:
+            job = self.active[owner]
+            job.end = max(job.end, until)
+            return
+        self.active[self.next_id] = Job(
+            first_node=node, node_count=1, start=now, end=until, intensity=1.0,
+            checkpoint_every=float(self.rng.uniform(180.0, 600.0)), checkpoint_for=20.0,
+            checkpoint_phase=float(self.rng.uniform(0.0, 600.0)),
+        )
+        self.owner[node] = self.next_id
+        self.next_id += 1
+
     def advance(self, now: float, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """End due jobs, maybe start one, and return (node utilisation %, node intensity)."""
         for ident, job in list(self.active.items()):

@@ -55,7 +55,7 @@ class Plant:
         self.resistance = rng.uniform(0.054, 0.060, gpus)
         """Die-to-coolant thermal resistance, K/W: 690 W over 25 C coolant gives about 64 C."""
         self.rack_pdu_share = 0.5 + rng.uniform(-0.012, 0.012, campus.rack_count)
-        shares = 1.0 / 3.0 + rng.uniform(-0.01, 0.01, (campus.rack_count, 3))
+        shares = 1.0 / 3.0 + rng.uniform(-0.006, 0.006, (campus.rack_count, 3))
         self.rack_phase_share = shares / shares.sum(axis=1, keepdims=True)
         self.hall_dew_point_c = rng.uniform(8.5, 11.0, campus.hall_count)
         racks_per_cdu = np.bincount(campus.rack_cdu, minlength=len(campus.cdus))

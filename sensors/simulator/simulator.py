@@ -173,6 +173,8 @@ class Simulator:
         util, intensity = self.jobs.advance(self.now, dt)
         effects = Effects.none(self.campus)
         self.faults.advance(self.now, self.start, dt, self.plant, effects)
+        for node, until in effects.hold_nodes.items():
+            self.jobs.hold(node, until, self.now)
         self.plant.step(dt, util, intensity, effects)
         tables = self.reporter.readings(self.plant, effects)
         out: list[Outgoing] = []

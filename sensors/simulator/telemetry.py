@@ -53,9 +53,9 @@ class Reporter:
             "power_kw": power_kw,
             "pdu_a_kw": pdu_a,
             "pdu_b_kw": np.round(power_kw - pdu_a, 2),
-            "phase_l1_a": self._noisy(phases[:, 0], 0.2, 1),
-            "phase_l2_a": self._noisy(phases[:, 1], 0.2, 1),
-            "phase_l3_a": self._noisy(phases[:, 2], 0.2, 1),
+            "phase_l1_a": np.round(phases[:, 0] * self.rng.normal(1.0, 0.004, len(phases)), 1),
+            "phase_l2_a": np.round(phases[:, 1] * self.rng.normal(1.0, 0.004, len(phases)), 1),
+            "phase_l3_a": np.round(phases[:, 2] * self.rng.normal(1.0, 0.004, len(phases)), 1),
             "leak": effects.rack_leak.astype(np.int64),
             "door_open": effects.rack_door.astype(np.int64),
         }
