@@ -1,16 +1,17 @@
 """``SecurityState``: fed decoded messages, evaluated at a stream time into a ``SecurityView``.
 
 The engine calls ``ingest`` for every decoded message (security telemetry sets indicators,
-events feed the timeline, fleet telemetry/meta/status feed derived coverage) and ``view(now)``
-when it builds a snapshot. Evaluating is where freshness is judged, so a silent source turns
-UNKNOWN without any message arriving.
+events feed the timeline, fleet telemetry/meta/status feed derived coverage), ``take_alerts(now)``
+when it evaluates (the alerts events raised, and their clearing), and ``view(now)`` when it builds
+a snapshot. Evaluating is where freshness is judged, so a silent source turns UNKNOWN without any
+message arriving.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from console.core.security.derived import Coverage, TelemetryCoverage
 from console.core.security.model import (
@@ -25,7 +26,7 @@ from console.core.security.model import (
     SecurityView,
     worst,
 )
-from console.core.security.timeline import Timeline
+from console.core.security.timeline import EVENT_ALERT_HOLD_S, Timeline
 from console.core.snapshot import AlertTransition
 from sensors.messages import Decoded, Event, Telemetry
 from sensors.topics import DEFAULT_PREFIX, TopicKind, TopicRole
@@ -54,11 +55,18 @@ class SecurityState:
             control.id: deque(maxlen=profile.trend_length) for control in profile.controls
         }
         self._trend_step: int | None = None
+        self._pending: list[AlertTransition] = []
+        self._raised: dict[str, AlertTransition] = {}
+        """Event alerts not cleared yet, by key: the latest raise of each."""
 
-    def ingest(self, message: Decoded) -> AlertTransition | None:
-        """Take one decoded message; return the alert it raises (only events raise any)."""
+    def ingest(self, message: Decoded) -> None:
+        """Take one decoded message of any kind (what is not security-relevant is ignored)."""
         if isinstance(message, Event):
-            return self.timeline.add(message)
+            alert = self.timeline.add(message)
+            if alert is not None:
+                self._pending.append(alert)
+                self._raised[alert.key] = alert
+            return
         self.coverage.ingest(message)
         if (
             isinstance(message, Telemetry)
@@ -66,7 +74,16 @@ class SecurityState:
             and message.topic.role is TopicRole.DATA
         ):
             self._security(message)
-        return None
+
+    def take_alerts(self, now: float) -> list[AlertTransition]:
+        """Alerts raised by events since the last call, then a clear for each event alert quiet for
+        ``EVENT_ALERT_HOLD_S`` (an event is an instant: its alert stays up long enough to be seen)."""
+        transitions, self._pending = self._pending, []
+        for key, raised in list(self._raised.items()):
+            if now - raised.ts >= EVENT_ALERT_HOLD_S:
+                transitions.append(replace(raised, state="cleared", ts=now))
+                del self._raised[key]
+        return transitions
 
     def _security(self, message: Telemetry) -> None:
         control = message.topic.device.rsplit("/", 1)[-1]

@@ -36,6 +36,8 @@ KIND_SEVERITY: dict[str, Severity] = {
 or an access to model weights is physical or frontier-capability exposure, always critical."""
 
 ALERT_RULE = "security_event"
+EVENT_ALERT_HOLD_S = 900.0
+"""An event alert clears this long after the latest event that raised it (a shift's glance)."""
 TIMELINE_LENGTH = 200
 _SHOWN_KIND = 40
 _SHOWN_WHERE = 80
@@ -56,7 +58,7 @@ def event_alert(event: Event) -> AlertTransition | None:
 
     Security kinds raise at least their ``KIND_SEVERITY``; any event the sender marks
     ``warning`` or ``critical`` raises at that severity (the higher of the two wins). Events are
-    instants: the alert book decides when a raised event alert clears (acknowledgement).
+    instants: ``SecurityState.take_alerts`` clears the alert ``EVENT_ALERT_HOLD_S`` later.
     """
     severity = KIND_SEVERITY.get(event.kind)
     if event.severity == "critical":

@@ -1,0 +1,95 @@
+"""Trend per channel and time-to-limit: "critical in ~4 min".
+
+An exponentially weighted least-squares line through each channel's recent samples, kept as
+five running sums re-centred on the newest sample: O(1) per sample, the recursive equivalent of
+Prometheus ``predict_linear`` (methods.md 2.4, 3). Irregular sample spacing is handled by
+decaying the sums by ``exp(-dt / tau)``. The slope also serves the rate-of-change rule. After a
+recognised load step the fit restarts (guard.py), so a settling job-start curve is not
+extrapolated (the thermal caveat of methods.md 2.4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from console.core.channels import grow
+
+
+class TrendFit:
+    """Weighted line fit per channel: level at the newest sample and slope per second."""
+
+    def __init__(self, capacity: int, tau_s: float) -> None:
+        self.tau_s = tau_s
+        self.sums = np.zeros((5, capacity))
+        """Rows: weight, sum t, sum t^2, sum y, sum t*y with t relative to the newest sample."""
+        self.last_t = np.full(capacity, np.nan)
+        self.samples = np.zeros(capacity, dtype=np.int32)
+
+    def resize(self, capacity: int) -> None:
+        self.sums = grow(self.sums, capacity, 0.0)
+        self.last_t = grow(self.last_t, capacity, np.nan)
+        self.samples = grow(self.samples, capacity, 0)
+
+    def update(self, channels: np.ndarray, t: np.ndarray, y: np.ndarray) -> None:
+        valid = ~np.isnan(y)
+        channels, t, y = channels[valid], t[valid], y[valid].astype(np.float64)
+        dt = np.nan_to_num(t - self.last_t[channels], nan=0.0)
+        dt = np.maximum(dt, 0.0)
+        weight, st, stt, sy, sty = self.sums[:, channels]
+        shifted_stt = stt - 2 * dt * st + dt * dt * weight
+        shifted_st = st - dt * weight
+        shifted_sty = sty - dt * sy
+        decay = np.exp(-dt / self.tau_s)
+        self.sums[0, channels] = weight * decay + 1.0
+        self.sums[1, channels] = shifted_st * decay
+        self.sums[2, channels] = shifted_stt * decay
+        self.sums[3, channels] = sy * decay + y
+        self.sums[4, channels] = shifted_sty * decay
+        self.last_t[channels] = t
+        self.samples[channels] += 1
+
+    def restart(self, channels: np.ndarray) -> None:
+        self.sums[:, channels] = 0.0
+        self.samples[channels] = 0
+
+    def line(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(level at each channel's newest sample, slope per second); NaN without a fit."""
+        weight, st, stt, sy, sty = self.sums[:, :count]
+        denominator = weight * stt - st * st
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.where(denominator > 1e-9, (weight * sty - st * sy) / denominator, np.nan)
+            level = np.where(weight > 0, (sy - np.nan_to_num(slope) * st) / weight, np.nan)
+        return level, slope
+
+
+def forecast_level(
+    level: np.ndarray,
+    slope: np.ndarray,
+    limit: np.ndarray,
+    active: np.ndarray,
+    horizon_s: float,
+    clear_factor: float,
+    min_slope: float,
+    max_distance_frac: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(1 where the line reaches ``limit`` within the horizon, seconds to the limit)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eta = np.where(slope > 0, (limit - level) / slope, np.inf)
+        horizon = np.where(active > 0, horizon_s * clear_factor, horizon_s)
+        rising = slope >= np.where(active > 0, 0.0, min_slope)
+        near = limit - level <= max_distance_frac * np.maximum(np.abs(limit), 1.0)
+        on = rising & near & (eta >= 0) & (eta <= horizon)
+    out = on.astype(np.int8)
+    out[np.isnan(slope) | np.isnan(limit) | (level >= limit)] = -1
+    return out, eta
+
+
+def rate_level(slope_per_h: np.ndarray, warn: float, crit: float, active: np.ndarray) -> np.ndarray:
+    """Rate of change against |warn| / |crit| per hour; half the limit to clear while raised."""
+    factor = np.where(active > 0, 0.5, 1.0)
+    magnitude = np.abs(slope_per_h)
+    with np.errstate(invalid="ignore"):
+        level = np.where(magnitude >= crit * factor, 2, np.where(magnitude >= warn * factor, 1, 0))
+    level = level.astype(np.int8)
+    level[np.isnan(slope_per_h)] = -1
+    return level

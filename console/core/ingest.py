@@ -1,0 +1,199 @@
+"""From raw messages to stored readings: decode, de-duplicate, observe event rules, one scatter.
+
+The per-message work is a decode, a (device, metric layout) dict lookup and a ``np.fromiter``;
+all readings of a call are then written with one vectorized scatter. Duplicates are QoS 1
+redeliveries: the same (topic, boot, seq) seen again (wire.md "Payloads").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from console.core.detectors.events import CRITICAL_THROTTLE, FATAL_XIDS, WARNING_THROTTLE
+from console.core.snapshot import EventView
+from sensors.codec import Decoder
+from sensors.messages import Event, Meta, RawMessage, Rejected, Status, Telemetry
+from sensors.sanitize import sanitize_text
+from sensors.topics import TopicKind
+
+if TYPE_CHECKING:
+    from console.core.engine import Engine
+
+SEEN_KEPT = 512
+"""Recent seq numbers remembered per publisher for de-duplication."""
+
+
+@dataclass(slots=True)
+class _Sequence:
+    boot: str
+    last: int
+    seen: set[int] = field(default_factory=set)
+
+
+class _Ignore:
+    """Stands in for the seq rule where gaps mean nothing (the shared events topic)."""
+
+    def observe(self, *_: object) -> None:
+        return None
+
+
+class MessageIngest:
+    """Counts and state of the ingest side of an engine."""
+
+    def __init__(self, engine: Engine, decoder: Decoder) -> None:
+        self.engine = engine
+        self.decoder = decoder
+        self.received = 0
+        self.decoded = 0
+        self.duplicates = 0
+        self.messages_per_second = 0.0
+        self._since_tick = 0
+        self._last_tick = math.nan
+        self._sequences: dict[str, _Sequence] = {}
+        self._throttling: dict[str, set[int]] = {}
+
+    def ingest(self, messages: Iterable[RawMessage]) -> None:
+        engine = self.engine
+        registry = engine.registry
+        channels: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        times: list[float] = []
+        devices: list[int] = []
+        for message in messages:
+            self.received += 1
+            self._since_tick += 1
+            decoded = self.decoder.decode(message)
+            if isinstance(decoded, Rejected):
+                continue
+            self.decoded += 1
+            if isinstance(decoded, Telemetry):
+                topic = decoded.topic
+                if not self._accept(topic.device, decoded.boot, decoded.seq, decoded.ts):
+                    self.duplicates += 1
+                    continue
+                kind = str(topic.kind)
+                indices = registry.layout(topic.device, kind, decoded.values)
+                channels.append(indices)
+                values.append(np.fromiter(decoded.values.values(), dtype=np.float32, count=indices.size))
+                times.append(decoded.ts)
+                devices.append(registry.device(topic.device, kind))
+                if decoded.xid:
+                    self._xids(topic.device, decoded.xid, decoded.ts)
+                if topic.kind is TopicKind.NODE:
+                    self._throttle(topic.device, decoded.throttle, decoded.ts)
+            elif isinstance(decoded, Meta):
+                registry.device(decoded.topic.device, str(decoded.topic.kind))
+                engine.apply_meta(decoded.topic.device, decoded.facts)
+            elif isinstance(decoded, Status):
+                number = registry.device(decoded.topic.device, str(decoded.topic.kind))
+                engine.stale.set_offline(number, not decoded.online, len(registry.devices))
+            elif isinstance(decoded, Event):
+                self._event(decoded)
+        self._flush(channels, values, times, devices)
+
+    def ingest_values(self, ts: float, row: Mapping[str, float], device: str = "") -> None:
+        registry = self.engine.registry
+        indices = registry.layout(device, "csv", row)
+        values = np.fromiter(row.values(), dtype=np.float32, count=indices.size)
+        self.received += 1
+        self.decoded += 1
+        self._since_tick += 1
+        self._flush([indices], [values], [ts], [registry.device(device, "csv")])
+
+    def _flush(
+        self, channels: list[np.ndarray], values: list[np.ndarray], times: list[float], devices: list[int]
+    ) -> None:
+        if not channels:
+            return
+        engine = self.engine
+        sizes = np.fromiter((c.size for c in channels), dtype=np.intp, count=len(channels))
+        stamps = np.asarray(times, dtype=np.float64)
+        engine.store(np.concatenate(channels), np.concatenate(values), np.repeat(stamps, sizes))
+        engine.stale.seen(np.asarray(devices, dtype=np.intp), stamps, len(engine.registry.devices))
+
+    def _accept(self, device: str, boot: str | None, seq: int, ts: float, watch: bool = True) -> bool:
+        """False for a duplicate; observes gaps and restarts for the ``seq`` rule when ``watch``."""
+        boot = boot or ""
+        state = self._sequences.get(device)
+        if state is None:
+            self._sequences[device] = _Sequence(boot, seq, {seq})
+            return True
+        rule = self.engine.sparse["seq"] if watch else _Ignore()
+        key = f"{device}/seq"
+        if boot != state.boot:
+            rule.observe(key, 1, float(seq), "publisher restarted (new boot)", ts)
+            self._sequences[device] = _Sequence(boot, seq, {seq})
+            return True
+        if seq in state.seen:
+            return False
+        if seq > state.last + 1:
+            lost = seq - state.last - 1
+            rule.observe(key, 1, float(lost), f"{lost} messages lost (seq {state.last} -> {seq})", ts)
+        elif seq < state.last and not boot:
+            rule.observe(key, 1, float(seq), f"publisher restarted (seq {state.last} -> {seq})", ts)
+            self._sequences[device] = _Sequence(boot, seq, {seq})
+            return True
+        state.last = max(state.last, seq)
+        state.seen.add(seq)
+        if len(state.seen) > SEEN_KEPT:
+            state.seen = {s for s in state.seen if s > state.last - SEEN_KEPT // 2}
+        return True
+
+    def _xids(self, device: str, xids: tuple[tuple[int, int], ...], ts: float) -> None:
+        rule = self.engine.sparse["xid"]
+        for gpu, code in xids:
+            level = 2 if code in FATAL_XIDS else 1
+            kind = "fatal" if level == 2 else "non-fatal"
+            rule.observe(f"{device}/gpu{gpu}/xid", level, float(code), f"XID {code} ({kind})", ts)
+
+    def _throttle(self, device: str, reasons: tuple[tuple[int, str], ...], ts: float) -> None:
+        previous = self._throttling.get(device)
+        if not reasons and not previous:
+            return
+        rule = self.engine.sparse["throttle"]
+        active: dict[int, set[str]] = {}
+        for gpu, reason in reasons:
+            active.setdefault(gpu, set()).add(reason)
+        now_throttling: set[int] = set()
+        for gpu, names in active.items():
+            level = 2 if names & CRITICAL_THROTTLE else 1 if names & WARNING_THROTTLE else 0
+            if level:
+                now_throttling.add(gpu)
+                shown = ", ".join(sorted(names))
+                message = f"clocks throttled: {shown}"
+                rule.observe(f"{device}/gpu{gpu}/throttle", level, float(level), message, ts)
+        for gpu in (previous or set()) - now_throttling:
+            rule.observe(f"{device}/gpu{gpu}/throttle", 0, 0.0, "", ts)
+        self._throttling[device] = now_throttling
+
+    def _event(self, event: Event) -> None:
+        seen = event.seq is None or self._accept(
+            f"{event.topic.device}|{event.boot}", event.boot, event.seq, event.ts, watch=False
+        )
+        if not seen:
+            self.duplicates += 1
+            return
+        self.engine.events.append(
+            EventView(
+                ts=event.ts,
+                site=sanitize_text(event.topic.site),
+                kind=sanitize_text(event.kind),
+                severity=sanitize_text(event.severity),
+                where=sanitize_text(event.where),
+                detail=sanitize_text(event.detail),
+            )
+        )
+
+    def tick(self, now: float) -> None:
+        """Update the message rate once per evaluation (stream time)."""
+        if not math.isnan(self._last_tick) and now > self._last_tick:
+            rate = self._since_tick / (now - self._last_tick)
+            self.messages_per_second += 0.2 * (rate - self.messages_per_second)
+            self._since_tick = 0
+        if math.isnan(self._last_tick) or now > self._last_tick:
+            self._last_tick = now
