@@ -8,7 +8,7 @@ import pytest
 
 from console.core.security.profile import builtin_profile
 from console.core.security.state import SecurityState
-from console.core.security.timeline import EVENT_SOURCES, control_of, event_alert
+from console.core.security.timeline import EVENT_ALERT_HOLD_S, EVENT_SOURCES, control_of, event_alert
 from console.core.snapshot import Severity
 from sensors.codec import decode, encode_event
 from sensors.messages import Event
@@ -76,9 +76,12 @@ def test_an_alert_names_the_site_kind_and_place_safely() -> None:
 
 def test_the_timeline_is_newest_first_linked_and_sanitised() -> None:
     state = SecurityState(builtin_profile())
-    assert state.ingest(event("door_forced", "critical", detail=HOSTILE, seq=0, ts=T0)) is not None
-    assert state.ingest(event("advisory", "info", seq=1, ts=T0 + 5)) is None
-    assert state.ingest(event("phishing_report", "warning", seq=2, ts=T0 + 2)) is not None
+    state.ingest(event("door_forced", "critical", detail=HOSTILE, seq=0, ts=T0))
+    state.ingest(event("advisory", "info", seq=1, ts=T0 + 5))
+    state.ingest(event("phishing_report", "warning", seq=2, ts=T0 + 2))
+    raised = state.take_alerts(T0 + 10)
+    assert [(t.key, t.severity) for t in raised] == [
+        ("s1/events/door_forced", Severity.CRITICAL), ("s1/events/phishing_report", Severity.WARNING)]
     view = state.view(T0 + 10)
     assert [entry.kind for entry in view.timeline] == ["advisory", "phishing_report", "door_forced"]
     forced = view.timeline[-1]
@@ -91,10 +94,24 @@ def test_the_timeline_is_newest_first_linked_and_sanitised() -> None:
 
 def test_a_qos1_redelivery_is_dropped_and_raises_nothing() -> None:
     state = SecurityState(builtin_profile())
-    assert state.ingest(event("door_forced", seq=7)) is not None
-    assert state.ingest(event("door_forced", seq=7)) is None
-    assert state.ingest(event("door_forced", seq=7, site="s2")) is not None
+    state.ingest(event("door_forced", seq=7))
+    state.ingest(event("door_forced", seq=7))
+    state.ingest(event("door_forced", seq=7, site="s2"))
+    assert [t.key for t in state.take_alerts(T0)] == ["s1/events/door_forced", "s2/events/door_forced"]
     assert len(state.view(T0).timeline) == 2
+
+
+def test_an_event_alert_clears_a_hold_time_after_its_latest_event() -> None:
+    state = SecurityState(builtin_profile())
+    state.ingest(event("door_forced", seq=0, ts=T0))
+    assert [t.state for t in state.take_alerts(T0 + 1)] == ["raised"]
+    state.ingest(event("door_forced", seq=1, ts=T0 + 600))
+    assert [t.state for t in state.take_alerts(T0 + 601)] == ["raised"]
+    assert state.take_alerts(T0 + 600 + EVENT_ALERT_HOLD_S - 1) == []
+    cleared = state.take_alerts(T0 + 600 + EVENT_ALERT_HOLD_S)
+    assert [(t.state, t.key, t.ts) for t in cleared] == [
+        ("cleared", "s1/events/door_forced", T0 + 600 + EVENT_ALERT_HOLD_S)]
+    assert state.take_alerts(T0 + 10_000) == []
 
 
 def test_the_timeline_keeps_the_newest_events_only() -> None:
