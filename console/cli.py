@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "console.commands.record",
     "console.commands.agent",
     "console.commands.simulate",
+    "console.commands.scan",
 )
 """Each module registers one subcommand; the order here is the order in ``--help``."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,9 +32,10 @@ from console.core.incidents import place_of_key
 from console.core.ingest import MessageIngest
 from console.core.rules import is_leak, matches, resolve_limits, split_metric
 from console.core.rules_eval import RuleEvaluation
+from console.core.security import SecurityState, builtin_profile
+from console.core.security.tap import SecurityTapDecoder
 from console.core.snapshot import AlertTransition, Snapshot
 from console.core.views import build_snapshot
-from sensors.codec import Decoder
 from sensors.messages import RawMessage
 
 CHANNEL_RULES = ("limit", "leak", "rate", "deviation", "peer", "flatline", "forecast")
@@ -88,10 +90,13 @@ class Engine:
             incident_min_alerts=config.alerts.incident_min_alerts, cleared_kept=config.alerts.cleared_kept
         )
         self.alerts.place_of = self.place_of
-        self.ingestor = MessageIngest(self, Decoder(prefix))
+        self.security = SecurityState(builtin_profile(), prefix)  # the security panel (issue 6)
+        self.ingestor = MessageIngest(self, SecurityTapDecoder(self.security, prefix))
         self.rules = RuleEvaluation(self)
         self.events: deque = deque(maxlen=500)
         self.now = 0.0
+        self.stream_time = 0.0
+        """Newest sample time stored so far: what a log replay evaluates at."""
         self._structure_version = -1
         registry.on_resize(self._resize)
         registry.on_add(self._added)
@@ -112,13 +117,14 @@ class Engine:
         self.latest[channels] = values
         self.updated[channels] = ts
         self.history.write(ts, channels, values)
+        self.stream_time = max(self.stream_time, float(ts.max()))
 
     # -- evaluate ------------------------------------------------------------------------
     def evaluate(self, now: float) -> list[AlertTransition]:
         """Run every detector for stream time ``now``; returns (and books) the alert transitions."""
         self.now = max(self.now, now)
         self._refresh_structure()
-        transitions = self.rules.evaluate(now)
+        transitions = self.rules.evaluate(now) + self.security.take_alerts(now)
         self.alerts.apply(transitions)
         self.ingestor.tick(now)
         return transitions
@@ -133,7 +139,7 @@ class Engine:
     # -- snapshot ------------------------------------------------------------------------
     def snapshot(self, history_keys: Iterable[str] = ()) -> Snapshot:
         """A frozen view of everything the UI draws at the latest evaluated stream time."""
-        return build_snapshot(self, history_keys)
+        return replace(build_snapshot(self, history_keys), security=self.security.view(self.now))
 
     # -- channels, limits, places -----------------------------------------------------------
     def _resize(self, capacity: int) -> None:
@@ -158,6 +164,9 @@ class Engine:
             self.masks["independent"][channel] = matches(metric, config.guard.independent_metrics)
             self.masks["flatline"][channel] = matches(metric, config.flatline.metrics)
             self.masks["rate"][channel] = base == "inlet_temp_c"
+            if kind == "csv":
+                # Single-series mode (methods.md 6): every column gets the per-channel layers.
+                self.masks["deviation"][channel] = self.masks["flatline"][channel] = True
             self._set_limits(channel, kind, metric)
             if base in PHASES and kind == "rack":
                 self._maybe_imbalance(self.registry.device_path(channel))
