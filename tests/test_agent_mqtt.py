@@ -155,6 +155,25 @@ def test_the_will_says_offline_when_the_agent_is_killed(
     assert [message.online for message in retained(broker, 2) if isinstance(message, Status)] == [False]
 
 
+def test_a_silent_agent_goes_offline_after_its_keepalive_and_comes_back(
+    broker: MosquittoBroker, subscriber: Subscriber
+) -> None:
+    """SIGSTOP keeps the socket open but silent: only the 1 s keepalive can reveal it."""
+    agent = start_host_agent(broker)
+    try:
+        subscriber.wait_for(lambda seen: statuses(seen) == [True] and len(data(seen)) >= 1)
+        agent.send_signal(signal.SIGSTOP)
+        subscriber.wait_for(lambda seen: statuses(seen)[-1:] == [False])
+        agent.send_signal(signal.SIGCONT)
+        subscriber.wait_for(lambda seen: statuses(seen)[-1:] == [True])
+    finally:
+        agent.send_signal(signal.SIGCONT)
+        status, stderr = stop_agent(agent, signal.SIGINT)
+    assert status == 0, stderr
+    assert statuses(subscriber.seen) == [True, False, True]
+    assert "Traceback" not in stderr
+
+
 def test_the_agent_reconnects_and_announces_again_after_a_broker_restart(broker: MosquittoBroker) -> None:
     agent = start_host_agent(broker)
     try:

@@ -100,6 +100,16 @@ def _setup(args: argparse.Namespace) -> tuple[Any, Any]:
     return settings, place
 
 
+def _log_callback_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """One line, not a traceback, for an error in a loop callback.
+
+    paho's socket callbacks can fire on a socket the broker already closed ("Bad file
+    descriptor" in add_writer); the publish loop then reconnects, so it is worth a line only.
+    """
+    error = context.get("exception")
+    logging.getLogger(__name__).info("%s%s", context.get("message"), f": {error!r}" if error else "")
+
+
 def _serve(source: Any, settings: Any, place: Any, interval: float) -> int:
     """Publish ``source`` until SIGINT or SIGTERM, then close it; 0 after a clean stop."""
     from sensors.agents.publisher import NodeAgent, publish_over_mqtt
@@ -107,6 +117,7 @@ def _serve(source: Any, settings: Any, place: Any, interval: float) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_log_callback_error)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print(f"rackwatch agent: publishing {place.topic} to {settings.url} every {interval:g} s "
