@@ -63,8 +63,9 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not() -> None:
 
 
 def test_every_message_decodes_and_follows_the_contract() -> None:
-    simulator = Simulator(SMALL, seed=3, scenarios=demo_storyline(SMALL), start=START, interval=2.0)
+    simulator = Simulator(SMALL, seed=3, scenarios=demo_storyline(), start=START, interval=2.0)
     messages = run(simulator, 200)
+    assert len(simulator.labels) == 4, "the storyline's places fall back to seeded picks on a small campus"
     records = decoded(messages)
     kinds = {r.topic.kind for r in records}
     assert kinds == {TopicKind.RACK, TopicKind.NODE, TopicKind.CDU, TopicKind.SECURITY, TopicKind.EVENTS}

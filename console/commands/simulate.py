@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     if args.storyline:
-        specs = [*demo_storyline(config), *specs]
+        specs = [*demo_storyline(), *specs]
     speed = _number(args, "speed", float, 0.0)
     interval = _number(args, "interval", float, 0.0, strict=True)
     duration = _number(args, "duration", float, 0.0, strict=True) if args.duration else None

@@ -64,6 +64,9 @@ class ScenarioSpec:
     at: float
     target: str | None = None
     duration: float | None = None
+    strict: bool = True
+    """A target not in the campus is an error; False: the seed picks one instead (the storyline's
+    places exist on the default campus and fall back on a smaller one)."""
 
     def __post_init__(self) -> None:
         if self.name not in SCENARIOS:
