@@ -118,6 +118,16 @@ def test_an_older_binding_without_margin_or_event_reasons_still_maps() -> None:
     assert (0, "sw_power_cap") in message.throttle
 
 
+def test_a_driver_without_the_renamed_call_falls_back_to_throttle_reasons() -> None:
+    class OlderDriver(FakeNvml):
+        def nvmlDeviceGetCurrentClocksEventReasons(self, handle: Any) -> int:
+            raise self.NVMLError(13)
+
+    message = decoded(GpuSampler(OlderDriver()), Stamper())
+    assert (0, "sw_power_cap") in message.throttle
+    assert len([gpu for gpu, _ in message.throttle if gpu == 2]) == 5
+
+
 @pytest.mark.parametrize(
     ("nvml", "says"),
     [

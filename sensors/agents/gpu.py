@@ -165,16 +165,25 @@ class GpuSampler:
         }
         if self.has_margin[index]:
             reading["temp_margin_c"] = optional(nvml.nvmlDeviceGetMarginTemperature, handle)
-        mask = optional(self._reasons_reader(), handle)
-        reading["throttle"] = throttle_names(mask) if mask is not None else []
+        reading["throttle"] = self._throttle(handle)
         return reading
 
-    def _reasons_reader(self) -> Any:
-        """The clock-event reasons call; bindings before 12.535 name it ``...ThrottleReasons``."""
-        nvml = self.nvml
-        return getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or (
-            nvml.nvmlDeviceGetCurrentClocksThrottleReasons
-        )
+    def _throttle(self, handle: Any) -> list[str]:
+        """Active clock-event reasons; a binding or driver older than the rename has only
+        ``...ThrottleReasons`` (same bits, domain.md 1c)."""
+        for name in ("nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons"):
+            read = getattr(self.nvml, name, None)
+            if read is None:
+                continue
+            try:
+                return throttle_names(read(handle))
+            except self.nvml.NVMLError as error:
+                if error.value == self.nvml.NVML_ERROR_FUNCTION_NOT_FOUND:
+                    continue
+                if self._unsupported(error):
+                    return []
+                raise
+        return []
 
     def _memory_temp(self, handle: Any) -> float | None:
         """HBM temperature from the field-value API; None where the GPU does not report it."""
