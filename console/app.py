@@ -7,6 +7,7 @@ Build with ``RackwatchApp(settings, pipeline, controls=...)``; the CLI commands 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
@@ -16,7 +17,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
-from console.core.snapshot import Severity
+from console.core.alert_book import alert_id
+from console.core.snapshot import Alert, AlertState, Severity
 from console.palette import ConsoleCommands
 from console.pipeline import Frame, Pipeline
 from console.screens.alerts import AlertsScreen
@@ -31,6 +33,9 @@ from console.widgets.alert_table import AlertTable
 from console.widgets.floor_map import FloorMap, Metric
 from sensors.sanitize import sanitize_text
 from themes import THEMES, theme_name, variable_defaults
+
+CLEARED_KEPT = 200
+"""Cleared alerts kept for the history view."""
 
 
 class PlaybackControls(Protocol):
@@ -84,7 +89,7 @@ class RackwatchApp(App[int]):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("1", "switch_mode('overview')", "Overview", show=False),
-        Binding("2", "switch_mode('alerts')", "Alerts", show=False),
+        Binding("2", "switch_mode('alerts')", "Alerts"),
         Binding("3", "switch_mode('events')", "Events", show=False),
         Binding("4", "switch_mode('security')", "Security", show=False),
         Binding("t", "next_theme", "Theme", show=False),
@@ -109,6 +114,8 @@ class RackwatchApp(App[int]):
         self.history_keys: tuple[str, ...] = ()
         self.critical_raised = 0
         """Critical alerts raised since start (each rang the bell unless muted)."""
+        self.cleared: OrderedDict[str, Alert] = OrderedDict()
+        """Recently cleared alerts, newest last: the history the Alerts screen can show."""
         for theme in THEMES.values():
             self.register_theme(theme)
         self.theme_names = list(THEMES)
@@ -128,11 +135,30 @@ class RackwatchApp(App[int]):
     @on(FrameReady)
     def _draw(self, message: FrameReady) -> None:
         frame = message.frame
+        self._remember_cleared(frame)
         self.frame = frame
         self._announce(frame)
         screen = self.screen
         if isinstance(screen, ConsoleScreen):
             screen.show_frame(frame)
+
+    def _remember_cleared(self, frame: Frame) -> None:
+        """Keep cleared alerts (the snapshot holds live ones only), found again by their id."""
+        before = {a.id: a for a in self.frame.snapshot.alerts} if self.frame is not None else {}
+        for transition in frame.transitions:
+            ident = alert_id(transition.rule, transition.key)
+            if transition.state != "cleared":
+                self.cleared.pop(ident, None)
+                continue
+            raised_at = before[ident].raised_at if ident in before else transition.ts
+            self.cleared[ident] = Alert(
+                id=ident, key=transition.key, rule=transition.rule, severity=Severity(transition.severity),
+                state=AlertState.CLEARED, raised_at=raised_at, updated_at=transition.ts,
+                value=transition.value, message=transition.message,
+            )
+            self.cleared.move_to_end(ident)
+        while len(self.cleared) > CLEARED_KEPT:
+            self.cleared.popitem(last=False)
 
     def _announce(self, frame: Frame) -> None:
         """A new critical alert: a notification that stays, and the bell unless muted."""
@@ -142,6 +168,7 @@ class RackwatchApp(App[int]):
         self.critical_raised += len(raised)
         first = raised[0]
         more = f" (+{len(raised) - 1} more)" if len(raised) > 1 else ""
+        self.clear_notifications()  # one toast, the newest: the banner keeps the count
         self.notify(f"{sanitize_text(first.key, 80)}: {sanitize_text(first.message, 120)}{more}",
                     title="CRITICAL alert", severity="error", timeout=15, markup=False)
         if self.bell_on:
@@ -176,9 +203,9 @@ class RackwatchApp(App[int]):
 
         self.run_worker(call(), group="alert-book")
 
-    def acknowledge(self, alert_id: str) -> None:
-        self._engine(lambda engine: engine.alerts.acknowledge(alert_id),
-                     f"acknowledged {sanitize_text(alert_id, 80)}")
+    def acknowledge(self, ident: str) -> None:
+        self._engine(lambda engine: engine.alerts.acknowledge(ident),
+                     f"acknowledged {sanitize_text(ident, 80)}")
 
     def acknowledge_all(self) -> None:
         frame = self.frame
@@ -187,8 +214,8 @@ class RackwatchApp(App[int]):
         ids = [a.id for a in frame.snapshot.alerts if a.state == "raised"]
 
         def acknowledge_every(engine: Any) -> None:
-            for alert_id in ids:
-                engine.alerts.acknowledge(alert_id)
+            for ident in ids:
+                engine.alerts.acknowledge(ident)
 
         self._engine(acknowledge_every, f"acknowledged {len(ids)} alert{'s' if len(ids) != 1 else ''}")
 
@@ -225,6 +252,7 @@ class RackwatchApp(App[int]):
             ("Overview (floor map)", [*OverviewScreen.BINDINGS, *FloorMap.BINDINGS]),
             ("Drill-down", [*DrilldownScreen.BINDINGS, Binding("enter", "select", "Drill down")]),
             ("Alerts", [*AlertsScreen.BINDINGS, *AlertTable.BINDINGS]),
+            ("Security", list(getattr(SecurityScreen, "BINDINGS", []))),
         ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

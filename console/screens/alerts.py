@@ -69,7 +69,8 @@ class AlertsScreen(ConsoleScreen):
 
     def draw(self, frame: Frame) -> None:
         self.query_one("#incidents", Static).update(incident_lines(frame.snapshot.incidents))
-        self.table.show(frame.snapshot.alerts)
+        history = tuple(reversed(getattr(self.app, "cleared", {}).values()))
+        self.table.show(frame.snapshot.alerts + history)
         self._draw_hint()
 
     def _draw_hint(self) -> None:

@@ -12,10 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from console.core.snapshot import AlertState, Severity, Snapshot
+from console.core.snapshot import Alert, AlertState, Severity, Snapshot
 from console.pipeline import Frame
 from console.screens.base import ConsoleScreen
+from console.widgets.alert_table import AlertOrder, order_alerts
 from console.widgets.floor_map import STATE_CLASSES, FloorMap, Metric
+from console.widgets.timefmt import clock
 from console.widgets.wire_text import wire_text
 
 
@@ -47,6 +49,27 @@ def campus_summary(snapshot: Snapshot) -> Text:
     )
 
 
+def top_alerts(alerts: tuple[Alert, ...], limit: int = 5) -> Text:
+    """The worst, newest active alerts, one line each (all of them are on the Alerts screen)."""
+    active = order_alerts(tuple(a for a in alerts if a.state != AlertState.CLEARED), AlertOrder.SEVERITY)
+    if not active:
+        return Text("no active alerts", style="dim")
+    lines = []
+    for alert in active[:limit]:
+        critical = alert.severity == Severity.CRITICAL
+        lines.append(Text.assemble(
+            ("CRIT " if critical else "warn ", "bold" if critical else ""),
+            f"{clock(alert.raised_at)} ",
+            ("ack " if alert.state == AlertState.ACKNOWLEDGED else "", "dim"),
+            wire_text(alert.key, max_length=48), "  ",
+            wire_text(alert.message, max_length=90),
+            no_wrap=True, overflow="ellipsis",
+        ))
+    if len(active) > limit:
+        lines.append(Text(f"… {len(active) - limit} more: press 2 for Alerts", style="dim"))
+    return Text("\n").join(lines)
+
+
 class OverviewScreen(ConsoleScreen):
     """The floor map of every hall; ``m`` cycles what the cells show, Enter drills into a rack."""
 
@@ -55,6 +78,7 @@ class OverviewScreen(ConsoleScreen):
     OverviewScreen #summary { height: 1; padding: 0 1; }
     OverviewScreen #legend { height: 1; padding: 0 1; }
     OverviewScreen #rack-line { height: 1; padding: 0 1; background: $panel; }
+    OverviewScreen #top-alerts { height: auto; max-height: 6; padding: 0 1; }
     """
 
     def compose_body(self) -> ComposeResult:
@@ -62,6 +86,7 @@ class OverviewScreen(ConsoleScreen):
         yield Static("", id="legend", markup=False)
         yield FloorMap(id="floor-map")
         yield Static("", id="rack-line", markup=False)
+        yield Static("", id="top-alerts", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(FloorMap).focus()
@@ -75,6 +100,7 @@ class OverviewScreen(ConsoleScreen):
         self.query_one("#summary", Static).update(campus_summary(frame.snapshot))
         self.floor_map.show(frame.snapshot.racks)
         self._draw_rack_line(frame.snapshot)
+        self.query_one("#top-alerts", Static).update(top_alerts(frame.snapshot.alerts))
 
     def action_cycle_metric(self) -> None:
         self.floor_map.metric = self.floor_map.metric.next()

@@ -25,7 +25,7 @@ class AlertBanner(Static):
     """Shown only while there is an unacknowledged critical alert."""
 
     DEFAULT_CSS = """
-    AlertBanner { dock: top; height: 1; background: $error; color: $text; text-style: bold;
+    AlertBanner { height: 1; background: $error; color: $text; text-style: bold;
                   padding: 0 1; display: none; }
     AlertBanner.-active { display: block; }
     """

@@ -29,8 +29,9 @@ from sensors.sanitize import sanitize_text
 UNKNOWN, STALE, OK, WARN, CRITICAL = range(5)
 STATE_CLASSES = ("floor-map--unknown", "floor-map--stale", "floor-map--ok", "floor-map--warn",
                  "floor-map--critical")
-CELL_WIDTH = 3
-"""Two characters of value and one of gap: 20 racks fit a row at 80 columns."""
+MIN_CELL, MAX_CELL = 3, 7
+"""Cell width including a one-column gap: at 3, 24 racks of a row fit 80 columns; wider
+terminals get wider cells with a decimal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +84,16 @@ def rack_states(racks: RackView, metric: Metric) -> np.ndarray:
     return states
 
 
-def _cell_text(value: float, state: int, metric: Metric) -> str:
+def _cell_text(value: float, state: int, metric: Metric, width: int) -> str:
+    """The value in ``width`` characters: ``22`` in narrow cells, ``22.4`` where there is room."""
     if metric is Metric.ALERTS:
-        return ("··", "--", "  ", "w ", "C!")[state]
+        return ("··", "--", "·", "w", "C!")[state].center(width)
     if not np.isfinite(value):
-        return "··"
-    return f"{min(max(round(value), -9), 99):>2d}"
+        return "··".center(width)
+    if width >= 4 and metric is not Metric.POWER and -9.9 < value < 99.95:
+        return f"{value:.1f}".rjust(width)
+    limit = 10 ** width - 1
+    return f"{min(max(round(value), -9), limit):d}".rjust(width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,8 @@ class MapLine:
 
     label: str
     cells: tuple[int, ...] = ()
+    header: tuple[str, ...] = ()
+    """Rack names over the columns (a line under each hall title)."""
 
 
 def layout(racks: tuple[str, ...]) -> list[MapLine]:
@@ -113,6 +120,8 @@ def layout(racks: tuple[str, ...]) -> list[MapLine]:
         if lines:
             lines.append(MapLine(""))
         lines.append(MapLine(hall))
+        widest = max(halls[hall].values(), key=len)
+        lines.append(MapLine("", header=tuple(rack for rack, _ in sorted(widest))))
         for row in sorted(halls[hall]):
             lines.append(MapLine(row, tuple(index for _, index in sorted(halls[hall][row]))))
     return lines
@@ -166,6 +175,7 @@ class FloorMap(ScrollView, can_focus=True):
         self._lines: list[MapLine] = []
         self._states = np.zeros(0, dtype=np.int8)
         self._label_width = 4
+        self._cell_width = MIN_CELL
         self._cursor: tuple[int, int] = (0, 0)
         self._strips: LRUCache[int, Strip] = LRUCache(256)
 
@@ -188,12 +198,22 @@ class FloorMap(ScrollView, can_focus=True):
         if self._racks is None or racks.racks != self._racks.racks:
             self._lines = layout(racks.racks)
             self._label_width = max((len(line.label) for line in self._lines if line.cells), default=3) + 1
-            width = self._label_width + CELL_WIDTH * max((len(line.cells) for line in self._lines), default=0)
-            self.virtual_size = Size(width, len(self._lines))
             self._racks = racks
+            self._fit()
             self._place_cursor(previous)
         self._racks = racks
         self._states = rack_states(racks, self.metric)
+        self._refresh_lines()
+
+    def _fit(self) -> None:
+        """Choose the cell width for the terminal's width and set the scrollable size."""
+        columns = max((len(line.cells) for line in self._lines), default=0)
+        room = (self.size.width - self._label_width) // columns if columns else MIN_CELL
+        self._cell_width = max(MIN_CELL, min(MAX_CELL, room))
+        self.virtual_size = Size(self._label_width + self._cell_width * columns, len(self._lines))
+
+    def on_resize(self) -> None:
+        self._fit()
         self._refresh_lines()
 
     def go_to(self, rack: str) -> bool:
@@ -248,7 +268,7 @@ class FloorMap(ScrollView, can_focus=True):
         from textual.geometry import Region
 
         y, x = self._cursor
-        return Region(self._label_width + x * CELL_WIDTH, y, CELL_WIDTH, 1)
+        return Region(self._label_width + x * self._cell_width, y, self._cell_width, 1)
 
     def action_choose(self) -> None:
         rack = self.cursor_rack
@@ -268,12 +288,16 @@ class FloorMap(ScrollView, can_focus=True):
 
     def _line_strip(self, line_number: int) -> Strip:
         if self._racks is None or line_number >= len(self._lines):
-            return Strip.blank(0)
+            return Strip.blank(self.size.width, self.rich_style)
         line = self._lines[line_number]
+        label_style = self.get_component_rich_style("floor-map--label")
+        text_width = self._cell_width - 1
+        if line.header:
+            names = "".join(sanitize_text(name)[-text_width:].rjust(text_width) + " " for name in line.header)
+            return Strip([Segment(" " * self._label_width + names, label_style)])
         if not line.cells:
             title = self.get_component_rich_style("floor-map--title")
             return Strip([Segment(sanitize_text(line.label), title)])
-        label_style = self.get_component_rich_style("floor-map--label")
         styles = [self.get_component_rich_style(name) for name in STATE_CLASSES]
         cursor_style = self.get_component_rich_style("floor-map--cursor")
         gap = self.rich_style
@@ -285,7 +309,7 @@ class FloorMap(ScrollView, can_focus=True):
             style: Style = styles[state]
             if (line_number, x) == (cursor_y, cursor_x) and self.has_focus:
                 style = style + cursor_style
-            segments.append(Segment(_cell_text(float(values[index]), state, self.metric), style))
+            segments.append(Segment(_cell_text(float(values[index]), state, self.metric, text_width), style))
             segments.append(Segment(" ", gap))
         return Strip(segments)
 
