@@ -161,6 +161,8 @@ class FakeNvml:
         return len(self.gpus)
 
     def nvmlDeviceGetHandleByIndex(self, index: int) -> FakeHandle:
+        if index in self.lost:
+            raise NVMLError(NVML_ERROR_GPU_IS_LOST)
         return FakeHandle(index)
 
     def nvmlDeviceGetIndex(self, handle: FakeHandle) -> int:

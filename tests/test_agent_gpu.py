@@ -108,6 +108,19 @@ def test_a_gpu_lost_mid_run_gives_nulls_keeps_its_xids_and_is_logged_once(
     assert decoded(sampler, stamper).values["gpu1/temp_c"] == 33.0
 
 
+def test_a_gpu_already_lost_at_start_keeps_its_place_with_nulls(caplog: pytest.LogCaptureFixture) -> None:
+    nvml = FakeNvml()
+    nvml.lose(0)
+    with caplog.at_level(logging.WARNING):
+        sampler = GpuSampler(nvml)
+        message = decoded(sampler, Stamper())
+        decoded(sampler, Stamper())
+    assert math.isnan(message.values["gpu0/temp_c"]) and "gpu0/temp_margin_c" not in message.values
+    assert message.values["gpu1/temp_c"] == 33.0 and message.values["gpu2/temp_c"] == 88.0
+    assert sampler.meta()["gpu_model"] == "NVIDIA H100 80GB HBM3"
+    assert sum("GPU is lost" in record.getMessage() for record in caplog.records) == 1
+
+
 def test_an_older_binding_without_margin_or_event_reasons_still_maps() -> None:
     class OlderBinding(FakeNvml):
         nvmlDeviceGetMarginTemperature = None

@@ -67,16 +67,26 @@ class GpuSampler:
             ) from None
         try:
             count = nvml.nvmlDeviceGetCount()
-            self.handles = [nvml.nvmlDeviceGetHandleByIndex(index) for index in range(count)]
         except nvml.NVMLError as error:
             nvml.nvmlShutdown()
-            raise NvmlUnavailable(f"NVML not available: cannot list GPUs: {error}") from None
-        if not self.handles:
+            raise NvmlUnavailable(f"NVML not available: cannot count GPUs: {error}") from None
+        if count == 0:
             nvml.nvmlShutdown()
             raise NvmlUnavailable("NVML not available: the driver reports no GPU")
-        self.xids = XidWatcher(nvml, self.handles)
-        self.has_margin = [self._margin(handle) is not None for handle in self.handles]
         self._logged: set[tuple[int, int]] = set()
+        self.handles = [self._open(index) for index in range(count)]
+        opened = [handle for handle in self.handles if handle is not None]
+        self.xids = XidWatcher(nvml, opened)
+        self.has_margin = [handle is not None and self._margin(handle) is not None for handle in self.handles]
+
+    def _open(self, index: int) -> Any:
+        """GPU ``index``'s handle, or None for a GPU NVML cannot open (already off the bus):
+        it keeps its place in ``gpus`` with null readings, so the others keep their numbers."""
+        try:
+            return self.nvml.nvmlDeviceGetHandleByIndex(index)
+        except self.nvml.NVMLError as error:
+            self._log_once(index, error)
+            return None
 
     def _unsupported(self, error: Any) -> bool:
         nvml = self.nvml
@@ -110,7 +120,8 @@ class GpuSampler:
         """Node facts; a limit is the lowest across the GPUs, so none is over-stated."""
         nvml = self.nvml
         facts: dict[str, Any] = {"gpu_count": len(self.handles)}
-        names = [self._fact(nvml.nvmlDeviceGetName, handle) for handle in self.handles]
+        handles = [handle for handle in self.handles if handle is not None]
+        names = [self._fact(nvml.nvmlDeviceGetName, handle) for handle in handles]
         name = next((name for name in names if name is not None), None)
         if name is not None:
             facts["gpu_model"] = name.decode() if isinstance(name, bytes) else str(name)
@@ -124,7 +135,7 @@ class GpuSampler:
                 h, nvml.NVML_TEMPERATURE_THRESHOLD_MEM_MAX),
         }
         for fact, read in readings.items():
-            values = [float(v) for v in (self._fact(read, h) for h in self.handles) if v is not None]
+            values = [float(v) for v in (self._fact(read, h) for h in handles) if v is not None]
             if values:
                 facts[fact] = min(values)
         return facts
@@ -135,15 +146,21 @@ class GpuSampler:
         return {"gpus": [self._gpu(index, handle) for index, handle in enumerate(self.handles)]}
 
     def _gpu(self, index: int, handle: Any) -> dict[str, Any]:
-        try:
-            reading = self._read(index, handle)
-        except self.nvml.NVMLError as error:
-            self._log_once(index, error)
-            reading = dict.fromkeys(GPU_METRICS)
-            if self.has_margin[index]:
-                reading["temp_margin_c"] = None
-            reading["throttle"] = []
+        reading = self._nulls(index)
+        if handle is not None:
+            try:
+                reading = self._read(index, handle)
+            except self.nvml.NVMLError as error:
+                self._log_once(index, error)
         reading["xid"] = self.xids.take(index)
+        return reading
+
+    def _nulls(self, index: int) -> dict[str, Any]:
+        """A GPU's reading when NVML cannot read it: every metric null, no throttle reason."""
+        reading: dict[str, Any] = dict.fromkeys(GPU_METRICS)
+        if self.has_margin[index]:
+            reading["temp_margin_c"] = None
+        reading["throttle"] = []
         return reading
 
     def _read(self, index: int, handle: Any) -> dict[str, Any]:
