@@ -119,6 +119,24 @@ def test_default_campus_layout_and_time() -> None:
     assert len(simulator.tick()) == 80 + 320 + 4
 
 
+def test_sites_and_halls_have_their_own_devices_events_and_security() -> None:
+    config = CampusConfig(sites=2, halls=2, rows=3, racks_per_row=2, nodes_per_rack=1, gpus_per_node=2)
+    specs = [parse_scenario("cage_intrusion@2:s2/h2/r03/rk02"), parse_scenario("leak@2:s2/h1/cdu/cdu2")]
+    simulator = Simulator(config, seed=1, scenarios=specs, start=START)
+    records = decoded(run(simulator, 5))
+    cdus = sorted({r.topic.device for r in records if r.topic.kind is TopicKind.CDU})
+    assert cdus == [f"s{s}/h{h}/cdu/cdu{c}" for s in (1, 2) for h in (1, 2) for c in (1, 2)]
+    racks = {r.topic.device for r in records if r.topic.kind is TopicKind.RACK}
+    assert len(racks) == 2 * 2 * 3 * 2 and "s2/h2/r03/rk02/rack" in racks
+    events = [r for r in records if isinstance(r, Event)]
+    assert [(e.topic.device, e.kind, e.where) for e in events] == [("s2/events", "door_forced", "h2/cage-w1")]
+    security = {r.topic.device for r in records if r.topic.kind is TopicKind.SECURITY}
+    assert security == {f"s{s}/security/{c}" for s in (1, 2)
+                        for c in ("coverage", "coordination", "safeguards", "visibility", "people")}
+    leak = [r for r in records if isinstance(r, Telemetry) and r.topic.device == "s2/h1/cdu/cdu2"]
+    assert leak[-1].values["leak"] == 1.0
+
+
 def test_physics_is_plausible() -> None:
     simulator = Simulator(seed=2, start=START)
     channels = series(simulator.tick())

@@ -132,7 +132,7 @@ class SimulatorPublisher:
             link = "connected"
         else:
             link = f"reconnecting ({stats.last_error})" if stats.last_error else "connecting"
-        active = ", ".join(sorted({fault.spec.name for fault in sim.faults.active})) or "none"
+        active = ", ".join(sim.active_scenarios) or "none"
         dropped = f", {stats.dropped_ticks} ticks dropped" if stats.dropped_ticks else ""
         return (f"sim {stamp}Z  +{sim.now - sim.start:.0f}s  {stats.sent} msgs{dropped}  {link}  "
                 f"scenarios: {active}")

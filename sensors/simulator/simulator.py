@@ -116,6 +116,11 @@ class Simulator:
         """Ground truth of every scenario started so far."""
         return list(self.faults.labels)
 
+    @property
+    def active_scenarios(self) -> list[str]:
+        """Names of the scenarios running now (for a status line)."""
+        return sorted({fault.spec.name for fault in self.faults.active})
+
     def device_topics(self) -> list[str]:
         """Every device topic that has a retained meta and status."""
         security = [topic for controls in self.security_topics.values() for topic in controls.values()]
