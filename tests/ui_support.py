@@ -17,7 +17,7 @@ from console.demo_source import as_raw
 from console.settings import Settings
 from sensors.logfile import LogWriter
 from sensors.messages import RawMessage
-from sensors.simulator import CampusConfig, Simulator, demo_storyline
+from sensors.simulator import CampusConfig, ScenarioSpec, Simulator
 
 START = 1767225600.0
 """2026-01-01 00:00:00 UTC: a fixed stream start, so no wall-clock time is ever drawn."""
@@ -46,12 +46,20 @@ def replay_app(log: Path, speed: float = 1.0, **settings: object) -> tuple[Rackw
     return RackwatchApp(config, pipeline, clock), clock
 
 
+FAULTS = (ScenarioSpec("leak", at=20.0, target="r01/rk02", duration=40.0),
+          ScenarioSpec("xid_storm", at=30.0, duration=60.0),
+          ScenarioSpec("power_excursion", at=10.0, target="r02/rk03", duration=120.0),
+          ScenarioSpec("cooling_failure", at=5.0, target="r01", duration=300.0))
+"""Faults for a small campus that raise and clear alerts within a couple of minutes."""
+
+
 def write_sim_log(path: Path, ticks: int, seed: int = 3, campus: CampusConfig | None = None,
-                  extra: list[RawMessage] | None = None) -> Path:
-    """A recorded log of a seeded simulator run (storyline faults included), received = sim time."""
+                  extra: list[RawMessage] | None = None,
+                  scenarios: tuple[ScenarioSpec, ...] = FAULTS) -> Path:
+    """A recorded log of a seeded simulator run with ``scenarios``, received = sim time."""
     simulator = Simulator(campus=campus or CampusConfig(rows=2, racks_per_row=4, nodes_per_rack=2,
                                                         gpus_per_node=2),
-                          seed=seed, scenarios=demo_storyline(), start=START)
+                          seed=seed, scenarios=scenarios, start=START)
     with LogWriter(path, source="simulator", filters=["dc/#"]) as writer:
         for message in simulator.initial_messages():
             writer.write(as_raw(message, simulator.now))
