@@ -88,18 +88,19 @@ class PeerDetector:
             current = np.where(valid[members], values[members], np.nan).astype(np.float32)
             median = _nan_median(np.sort(current, axis=1))
             residual = current - median[:, None]
-            mad = _nan_median(np.sort(np.abs(residual), axis=1))
+            offset = self.offset[members]
+            samples = self.samples[members]
+            offset = np.where(samples == 0, np.nan_to_num(residual), offset)
+            adjusted = residual - offset
+            mad = _nan_median(np.sort(np.abs(adjusted), axis=1))
             scale = np.maximum(np.float32(MAD_TO_SIGMA) * mad, np.float32(cfg.floor))
             if block.load is not None:
                 util = np.where(block.load >= 0, values[np.maximum(block.load, 0)], np.nan)
                 with np.errstate(invalid="ignore"):
                     spread = np.nanmax(util, axis=1) - np.nanmin(util, axis=1)
                 scale[~(spread <= cfg.load_spread_pct) & ~np.isnan(spread)] = np.nan
-            offset = self.offset[members]
-            samples = self.samples[members]
             have = ~np.isnan(residual)
-            offset = np.where(samples == 0, np.nan_to_num(residual), offset)
-            z = (residual - offset) / scale[:, None]
+            z = adjusted / scale[:, None]
             learn = have & ~(np.abs(np.nan_to_num(z)) >= cfg.z_exit)
             rate = np.maximum(alpha, 1.0 / (samples + 1).astype(np.float32))
             offset = np.where(learn, offset + rate * (np.nan_to_num(residual) - offset), offset)
