@@ -204,7 +204,8 @@ def test_stale_source_and_recovery():
             messages.append(message(f"{RACK}/rack", T0 + i, i, rack_body(24.0)))
         stream.append((T0 + i, messages))
     transitions = [t for t in run(engine, stream) if t.rule == "stale"]
-    assert [(t.key, t.state) for t in transitions] == [(f"{RACK}/rack", "raised"), (f"{RACK}/rack", "cleared")]
+    rack = f"{RACK}/rack"
+    assert [(t.key, t.state) for t in transitions] == [(rack, "raised"), (rack, "cleared")]
     assert T0 + 65 <= transitions[0].ts <= T0 + 75
 
 
@@ -231,8 +232,10 @@ def test_xid_and_throttle_severities():
     stream = []
     for i in range(60):
         xid = [(2, 79)] if i == 5 else [(4, 13)] if i == 6 else []
-        throttle = ([(1, "hw_slowdown")] if 10 <= i < 25 else []) + ([(6, "sw_thermal")] if 10 <= i < 45 else [])
-        stream.append((T0 + i, [message(NODE, T0 + i, i, node_body([60.0] * 8, xid=xid, throttle=throttle))]))
+        throttle = [(1, "hw_slowdown")] if 10 <= i < 25 else []
+        throttle += [(6, "sw_thermal")] if 10 <= i < 45 else []
+        body = node_body([60.0] * 8, xid=xid, throttle=throttle)
+        stream.append((T0 + i, [message(NODE, T0 + i, i, body)]))
     transitions = run(engine, stream)
     by_key = {t.key: str(t.severity) for t in raised(transitions)}
     assert by_key[f"{NODE}/gpu2/xid"] == "critical"
