@@ -89,22 +89,44 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     assert message in stderr
 
 
+def test_an_unreachable_broker_is_reported_and_exit_1(tmp_path: Path) -> None:
+    from tests.mosquitto import free_port
+
+    process = simulate("--broker", f"mqtt://127.0.0.1:{free_port()}", "--speed", "0", "--duration", "5",
+                       *CAMPUS_FLAGS)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "could not reach the broker; 5 ticks not delivered" in stderr.splitlines()[-1]
+
+
+def test_an_unwritable_labels_file_is_a_usage_error(tmp_path: Path) -> None:
+    process = simulate("--labels", str(tmp_path / "missing" / "labels.jsonl"))
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2 and "--labels: no such directory" in stderr
+    (tmp_path / "dir.jsonl").mkdir()
+    process = simulate("--labels", str(tmp_path / "dir.jsonl"))
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2 and "--labels: cannot write" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
 def test_published_stream_is_what_the_simulator_makes(broker: MosquittoBroker, tmp_path: Path) -> None:
     subscriber = Subscriber(broker, tmp_path / "sub.txt", "dc/#")
     labels = tmp_path / "labels.jsonl"
-    process = simulate("--broker", broker.url, "--speed", "0", "--duration", "40", "--seed", "4",
+    # 200 ticks: more than the publisher's queue holds, so an unpaced run must wait, not drop.
+    process = simulate("--broker", broker.url, "--speed", "0", "--duration", "200", "--seed", "4",
                        "--start", str(START), "--scenario", "leak@5+10:r01/rk02",
                        "--scenario", "xid_storm@10", "--labels", str(labels), *CAMPUS_FLAGS)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
-    assert "stopped after 40 ticks" in stderr
+    assert "stopped after 200 ticks" in stderr and "dropped" not in stderr
     received = subscriber.lines()
     subscriber.close()
 
     specs = [parse_scenario("leak@5+10:r01/rk02"), parse_scenario("xid_storm@10")]
     simulator = Simulator(CAMPUS, seed=4, scenarios=specs, start=START)
     expected = simulator.initial_messages()
-    for _ in range(40):
+    for _ in range(200):
         expected.extend(simulator.tick())
     expected.extend(simulator.final_messages())
     assert len(received) == len(expected)

@@ -73,6 +73,24 @@ def test_gpu_cooling_makes_one_gpu_creep_hot_against_its_siblings() -> None:
     assert lead(label.start + 330, label.start + 370) > lead(label.start + 150, label.start + 190) + 2
 
 
+def test_gpu_cooling_shows_against_its_siblings_minutes_before_a_static_threshold() -> None:
+    """The point of the scenario: a per-GPU baseline catches it long before 82 C (domain.md 7)."""
+    label, out = scenario_run("gpu_cooling@20", 700, interval=2.0, seed=4)
+    channels = series(out)
+    key = label.keys[0]
+    node, gpu = key.rsplit("/", 2)[0], key.rsplit("/", 2)[1]
+    own = np.array([v for _, v in channels[key]])
+    times = np.array([t for t, _ in channels[key]])
+    siblings = np.array([[v for _, v in channels[f"{node}/gpu{i}/temp_c"]] for i in range(4)
+                         if f"gpu{i}" != gpu])
+    lead = own - np.median(siblings, axis=0)
+    baseline = lead[times < label.start].mean()
+    smoothed = np.convolve(lead - baseline, np.ones(5) / 5, mode="same")
+    noticed = times[(times > label.start) & (smoothed > 4.0)][0]
+    crossed = times[own >= 82.0][0]
+    assert crossed - noticed >= 120, (noticed - label.start, crossed - label.start)
+
+
 def test_power_excursion_takes_the_rack_past_80_percent_of_its_pdu_rating() -> None:
     label, out = scenario_run("power_excursion@20+120:r02/rk02", 200)
     power = series(out)["s1/h1/r02/rk02/rack/power_kw"]

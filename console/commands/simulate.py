@@ -90,6 +90,7 @@ def _number(args: argparse.Namespace, name: str, kind: type, minimum: float, str
 def run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
+    import sys
 
     from console.cli import UsageError
     from sensors.simulator import CampusConfig, Simulator, demo_storyline, parse_scenario
@@ -119,8 +120,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     progress = StderrProgress()
-    publisher = SimulatorPublisher(simulator, settings, speed=speed, duration=duration, labels=args.labels,
-                                   progress=progress)
+    try:
+        publisher = SimulatorPublisher(simulator, settings, speed=speed, duration=duration,
+                                       labels=args.labels, progress=progress)
+    except OSError as error:
+        raise UsageError(f"--labels: cannot write {args.labels}: {error.strerror}") from None
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -131,4 +135,8 @@ def run(args: argparse.Namespace) -> int:
     asyncio.run(main())
     stats = publisher.stats
     progress.finish(f"{publisher.status_line()}; stopped after {stats.ticks} ticks")
+    if stats.connects == 0 or stats.undelivered_ticks:
+        print(f"rackwatch simulate: could not reach the broker; {stats.undelivered_ticks} ticks not "
+              f"delivered ({stats.last_error or 'no connection'})", file=sys.stderr)
+        return 1
     return 0

@@ -4,12 +4,16 @@ Two tasks share a bounded queue: the clock ticks the simulator every ``interval 
 seconds whether or not the broker is up (sim time keeps pace, as real sensors keep measuring),
 and the sender publishes while connected. When the broker is gone the oldest ticks are
 dropped once the queue is full: subscribers then see a seq gap, which is what a real outage
-looks like. The sender reconnects with ``Backoff`` (aiomqtt 2.x has no automatic reconnect).
+looks like. While connected a full queue holds the clock back instead (nothing is lost; sim time
+falls behind), and unpaced runs (speed 0) always wait for the sender. The sender reconnects
+with ``Backoff`` (aiomqtt 2.x has no automatic reconnect); once the run is over it gives up
+after ``FINAL_ATTEMPTS`` failed connects and reports what it could not deliver.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +31,8 @@ QUEUE_TICKS = 120
 BATCH = 256
 """Messages handed to the client at once (paho keeps their order)."""
 PROGRESS_EVERY_S = 1.0
+FINAL_ATTEMPTS = 5
+"""Connects tried after the run is over (duration reached or stop asked) before giving up."""
 
 
 @dataclass(slots=True)
@@ -39,6 +45,8 @@ class PublishStats:
     connects: int = 0
     connected: bool = False
     last_error: str = ""
+    undelivered_ticks: int = 0
+    """Ticks still queued when the publisher gave up on an unreachable broker."""
 
 
 class LabelWriter:
@@ -83,10 +91,14 @@ class SimulatorPublisher:
         self.stats = PublishStats()
         self.queue: asyncio.Queue[list[Outgoing]] = asyncio.Queue(QUEUE_TICKS)
         self.stopping = asyncio.Event()
+        self.giving_up = asyncio.Event()
         self.clock_done = asyncio.Event()
 
     def stop(self) -> None:
-        """Ask for a clean stop: remaining ticks are sent, then every device is marked offline."""
+        """Ask for a clean stop: remaining ticks are sent, then every device is marked offline.
+        Asked a second time, stop trying to reach a broker that is away."""
+        if self.stopping.is_set():
+            self.giving_up.set()
         self.stopping.set()
 
     async def run(self) -> PublishStats:
@@ -112,9 +124,12 @@ class SimulatorPublisher:
                 batch = sim.tick()
                 self.stats.ticks += 1
                 self.labels.update(sim)
-                if self.queue.full():
-                    self.queue.get_nowait()
-                    self.stats.dropped_ticks += 1
+                while self.queue.full():
+                    if not self.stats.connected and wall_step > 0:
+                        self.queue.get_nowait()
+                        self.stats.dropped_ticks += 1
+                        break
+                    await asyncio.sleep(0.01)
                 self.queue.put_nowait(batch)
                 now = time.monotonic()
                 if self.progress is not None and now - last_progress >= PROGRESS_EVERY_S:
@@ -155,6 +170,7 @@ class SimulatorPublisher:
         # Batches are concurrent on purpose; aiomqtt's warning is meant for unbounded pile-ups.
         client.pending_calls_threshold = 2 * BATCH
         backoff = Backoff()
+        attempts_after_run = 0
         while True:
             try:
                 async with client:
@@ -168,14 +184,13 @@ class SimulatorPublisher:
             except aiomqtt.MqttError as error:
                 self.stats.connected = False
                 self.stats.last_error = str(error)[:80]
-                if self.clock_done.is_set() and self.stopping.is_set():
+                if self.clock_done.is_set():
+                    attempts_after_run += 1
+                if attempts_after_run >= FINAL_ATTEMPTS or self.giving_up.is_set():
+                    self.stats.undelivered_ticks = self.queue.qsize()
                     return
-                try:
-                    await asyncio.wait_for(self.stopping.wait(), backoff.next_delay())
-                except TimeoutError:
-                    continue
-                if self.stopping.is_set():
-                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.giving_up.wait(), backoff.next_delay())
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         """Send queued ticks until the clock has finished and the queue is empty."""
