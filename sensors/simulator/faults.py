@@ -141,9 +141,11 @@ class FaultBook:
             self.active.append(fault)
             self.labels.append(fault.label)
         for fault in list(self.active):
-            if now >= fault.end:
+            # A fault shorter than a tick still acts for one tick, so its label is never empty.
+            if now >= fault.end and fault.fired:
                 self.active.remove(fault)
                 if fault.spec.name == "publisher_restart":
                     effects.restarted_nodes.add(fault.target)
                 continue
+            fault.once("applied")
             apply_fault(fault, now, dt, self.campus, plant, effects, self.rng)
