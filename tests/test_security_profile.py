@@ -151,3 +151,11 @@ def test_a_missing_file_and_an_unknown_builtin_are_one_line_errors(tmp_path: Pat
         load_profile(tmp_path / "absent.toml")
     with pytest.raises(ProfileError, match=r"no such built-in profile.*did you mean 'nist_csf'"):
         resolve_profile("nist")
+
+
+def test_every_default_indicator_is_documented_with_its_thresholds() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "security-profiles.md").read_text(encoding="utf-8")
+    for control in builtin_profile("default").controls:
+        assert f"`{control.id}`: {control.title}" in text
+        for indicator in control.indicators:
+            assert f"| `{indicator.name}`" in text, indicator.name
