@@ -1,0 +1,145 @@
+"""``rackwatch analyze`` as a service: MqttSource -> AnalyzerCore -> OutputPublisher.
+
+Start: read the partition's retained alert state (restore.py), then subscribe to the partition's
+filters and score. Messages are evaluated per second of stream time; a stream that goes quiet is
+evaluated after ``idle_flush_s`` of wall time so its last second is not held back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiomqtt
+
+from console.core.analyzer.core import AnalyzerCore
+from console.core.analyzer.partition import Partition
+from console.core.analyzer.publisher import OutputPublisher
+from console.core.analyzer.restore import read_alert_state
+from console.core.analyzer.wire_out import OutTopics
+from console.core.config import CoreConfig
+from console.core.engine import Engine
+from sensors.messages import RawMessage
+from sensors.mqtt_client import Backoff, ConnectionSettings
+from sensors.mqtt_source import MqttSource
+
+
+class _V5Settings:
+    """The same broker over MQTT 5, which shared subscriptions (``$share``) are defined in."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        self.url = settings.url
+
+    def client(self, **options: Any) -> aiomqtt.Client:
+        return self.settings.client(protocol=aiomqtt.ProtocolVersion.V5, **options)
+
+
+class Analyzer:
+    """One partition's analyzer; ``run()`` until ``stop()`` (or cancellation, as a kill would)."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        partition: Partition,
+        out: OutTopics | None = None,
+        config: CoreConfig | None = None,
+        prefix: str = "dc",
+        *,
+        restore: bool = True,
+        rollup_every_s: float = 5.0,
+        idle_flush_s: float = 1.0,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.partition = partition
+        self.out = out or OutTopics()
+        self.core = AnalyzerCore(Engine(config, prefix=prefix), partition.name, self.out, rollup_every_s)
+        self.restore = restore
+        self.idle_flush_s = idle_flush_s
+        self.progress = progress
+        source_settings: Any = _V5Settings(settings) if partition.shared_group else settings
+        self.source = MqttSource(source_settings, partition.subscriptions(), qos=1, queue_size=200_000)
+        self.publisher = OutputPublisher(settings)
+        self.restored_ready = asyncio.Event()
+        """Set once the retained alert state is loaded and the source is subscribing."""
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish cleanly: evaluate what is pending, publish it, return."""
+        self._stopping.set()
+
+    async def _restore(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                alerts = await read_alert_state(self.settings, self.out, self.partition.name)
+                break
+            except (aiomqtt.MqttError, TimeoutError, OSError) as error:
+                self._say(f"reading retained alert state: {error}; retrying")
+                await asyncio.sleep(backoff.next_delay())
+        count = self.core.restore(alerts)
+        self._say(f"restored {count} live alert(s) of partition {self.partition.name}")
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self.publisher.run(), name="analyzer-publisher")
+        queue: asyncio.Queue[list[RawMessage]] = asyncio.Queue()
+        pump: asyncio.Task | None = None
+        try:
+            if self.restore:
+                await self._restore()
+            pump = asyncio.create_task(self._pump(queue), name="analyzer-source")
+            self.restored_ready.set()
+            await self._loop(queue, pump)
+            self.publisher.send(self.core.flush())
+            await self.publisher.drained()
+        finally:
+            for task in (pump, sender):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _pump(self, queue: asyncio.Queue[list[RawMessage]]) -> None:
+        async for batch in self.source.batches():
+            queue.put_nowait(batch)
+
+    async def _loop(self, queue: asyncio.Queue[list[RawMessage]], pump: asyncio.Task) -> None:
+        last_said = time.monotonic()
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait(
+                    {getter, stopping, pump}, timeout=self.idle_flush_s, return_when=asyncio.FIRST_COMPLETED
+                )
+                if pump in done:
+                    getter.cancel()
+                    pump.result()
+                    return
+                if getter in done:
+                    self.publisher.send(self.core.feed(getter.result()))
+                else:
+                    getter.cancel()
+                    self.publisher.send(self.core.flush())
+                if self.progress is not None and time.monotonic() - last_said >= 10.0:
+                    last_said = time.monotonic()
+                    self._say(self.status_line())
+        finally:
+            stopping.cancel()
+
+    def status_line(self) -> str:
+        s = self.core.stats
+        stream = self.core.evaluated_until
+        stamp = time.strftime("%H:%M:%S", time.gmtime(stream)) if stream == stream else "-"
+        link = self.source.state.value
+        return (f"analyze {self.partition.name}: {s.messages:,} msgs, stream {stamp}Z, raised {s.raised}, "
+                f"cleared {s.cleared}, restored {s.restored}, not repeated {s.suppressed}, "
+                f"published {self.publisher.sent:,}, input {link}, dropped {self.source.dropped}")
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(text)
