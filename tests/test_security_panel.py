@@ -13,8 +13,10 @@ from console.core.security.model import SecurityStatus
 from console.screens.security import SecurityControlScreen, SecurityScreen
 from console.widgets.security_event_detail import entry_text
 from console.widgets.security_evidence import evidence_text
+from console.widgets.timefmt import stamp
 from sensors.codec import encode_event
 from sensors.messages import RawMessage
+from sensors.simulator import demo_storyline
 from tests.ui_support import START, demo_app, raw_screenshot, replay_app, shown_text, wait_for, write_sim_log
 
 MARKUP = "[bold red]FAKE[/] [link=https://x]y[/link]"
@@ -121,8 +123,9 @@ def safeguards_failing(app: RackwatchApp) -> bool:
 
 
 async def test_the_demo_cage_intrusion_fails_safeguards_with_its_evidence_shown() -> None:
-    """The demo storyline forces a cage door at 150 s: control 3 turns FAIL, and Enter shows why."""
-    app = demo_app(ticks=175)
+    """The demo storyline forces a cage door: control 3 turns FAIL, and Enter shows why."""
+    forced_at = next(spec.at for spec in demo_storyline() if spec.name == "cage_intrusion")
+    app = demo_app(ticks=int(forced_at) + 25)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("4")
         await wait_for(pilot, lambda: isinstance(app.screen, SecurityScreen), "the security screen")
@@ -141,4 +144,6 @@ async def test_the_demo_cage_intrusion_fails_safeguards_with_its_evidence_shown(
         assert "FAIL · Strengthen safeguards" in text
         assert "Cage doors forced or held" in text
         assert "source  dc/s1/security/safeguards" in text
-        assert "measured 2026-01-01 00:02:" in text
+        doors = app.frame.snapshot.security.control("safeguards").indicators[2].evidence
+        assert doors.value == 1.0 and START + forced_at <= doors.when <= START + forced_at + 25
+        assert f"measured {stamp(doors.when)} UTC" in shown_text(app)
