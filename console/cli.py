@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "console.commands.agent",
     "console.commands.simulate",
     "console.commands.scan",
+    "console.commands.analyze",
 )
 """Each module registers one subcommand; the order here is the order in ``--help``."""
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "analyze",
         help="score one partition of the campus headless and publish alerts and rollups to the broker",
-        description=(
+        description=textwrap.fill(
             "Run the anomaly core as a service on the topics of one partition (--topic, repeatable), "
             "evaluated once per second of stream time. Publishes alert transitions (QoS 1) to "
             "<out>/alerts/transitions/<partition>, live alert state (retained) to "
@@ -29,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "On start it restores its partition's live alerts from the retained state, so a "
             "restart reports nothing twice. Keep every row (better: every hall) on one analyzer: "
             "peer groups and per-channel history must not be split (docs/scale-out.md). "
-            "Stop with Ctrl-C or SIGTERM."
+            "Stop with Ctrl-C or SIGTERM.",
+            width=100,
         ),
         epilog=(
             "examples:  rackwatch analyze --broker mqtt://mq:1883 --topic 'dc/s1/h1/#'\n"
