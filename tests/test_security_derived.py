@@ -131,3 +131,18 @@ def test_a_simulated_stream_with_dropped_messages_shows_the_loss() -> None:
     assert dropped == 6
     # The last drop is not seen yet: a loss shows when the next message of that source arrives.
     assert coverage.coverage(simulator.now).seq_gaps == dropped - 1
+
+
+def test_the_engine_tap_feeds_decoded_messages_and_still_counts_rejects() -> None:
+    from console.core.security.tap import SecurityTapDecoder
+    from sensors.messages import RawMessage, RejectReason
+
+    state = SecurityState(builtin_profile())
+    tap = SecurityTapDecoder(state)
+    good = encode_payload({"ts": T0, "seq": 0, "boot": "b", "indicators": {"mfa_coverage_pct": 90}})
+    assert not isinstance(tap.decode(RawMessage(T0, "dc/s1/security/people", good)), Rejected)
+    assert isinstance(tap.decode(RawMessage(T0, "dc/s1/security/people", b"{nope")), Rejected)
+    assert tap.rejects.by_reason == {RejectReason.NOT_JSON: 1}
+    people = state.view(T0 + 1).control("people")
+    assert people.status is SecurityStatus.FAIL
+    assert people.indicators[0].evidence.value == 90.0
