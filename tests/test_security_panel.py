@@ -147,3 +147,12 @@ async def test_the_demo_cage_intrusion_fails_safeguards_with_its_evidence_shown(
         doors = app.frame.snapshot.security.control("safeguards").indicators[2].evidence
         assert doors.value == 1.0 and START + forced_at <= doors.when <= START + forced_at + 25
         assert f"measured {stamp(doors.when)} UTC" in shown_text(app)
+
+
+def test_the_engine_evaluates_the_profile_it_is_given() -> None:
+    from console.core.engine import Engine
+    from console.core.security.profile import builtin_profile
+
+    engine = Engine(security_profile=builtin_profile("nist_csf"))
+    assert [c.control.id for c in engine.snapshot().security.controls] == [
+        "govern", "identify", "protect", "detect", "respond", "recover"]

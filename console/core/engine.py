@@ -32,7 +32,7 @@ from console.core.incidents import place_of_key
 from console.core.ingest import MessageIngest
 from console.core.rules import is_leak, matches, resolve_limits, split_metric
 from console.core.rules_eval import RuleEvaluation
-from console.core.security import SecurityState, builtin_profile
+from console.core.security import Profile, SecurityState, builtin_profile
 from console.core.security.tap import SecurityTapDecoder
 from console.core.snapshot import AlertTransition, Snapshot
 from console.core.views import build_snapshot
@@ -45,7 +45,8 @@ class Engine:
     """Headless anomaly core over every channel of a stream."""
 
     def __init__(
-        self, config: CoreConfig | None = None, alert_book: AlertBook | None = None, prefix: str = "dc"
+        self, config: CoreConfig | None = None, alert_book: AlertBook | None = None, prefix: str = "dc",
+        security_profile: Profile | None = None,
     ) -> None:
         self.config = config = config or CoreConfig()
         self.prefix = prefix
@@ -90,7 +91,7 @@ class Engine:
             incident_min_alerts=config.alerts.incident_min_alerts, cleared_kept=config.alerts.cleared_kept
         )
         self.alerts.place_of = self.place_of
-        self.security = SecurityState(builtin_profile(), prefix)  # the security panel (issue 6)
+        self.security = SecurityState(security_profile or builtin_profile(), prefix)  # security panel
         self.ingestor = MessageIngest(self, SecurityTapDecoder(self.security, prefix))
         self.rules = RuleEvaluation(self)
         self.events: deque = deque(maxlen=500)
