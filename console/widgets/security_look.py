@@ -1,7 +1,8 @@
 """How a security status looks: a word and a trend glyph, coloured by meaning through the theme.
 
 Shape carries the meaning as well as colour (monochrome themes, colour-blind operators): FAIL is
-a full block, WARN a half block, UNKNOWN a dotted one, OK a low bar.
+a full block, WARN a half block, UNKNOWN a dotted one, OK a low bar. UNKNOWN (no data, or too
+old) takes the warning colour in italics: not knowing is itself a warning.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ STATUS_CLASSES = {
 }
 STATUS_CSS = """
 {name} > .security--ok {{ color: $success; }}
-{name} > .security--unknown {{ color: $text-muted; text-style: italic; }}
+{name} > .security--unknown {{ color: $warning; text-style: italic; }}
 {name} > .security--warn {{ color: $warning; text-style: bold; }}
 {name} > .security--fail {{ color: $error; text-style: bold reverse; }}
 """
