@@ -95,6 +95,8 @@ class Analyzer:
             self.restored_ready.set()
             await self._loop(queue, pump)
             self.publisher.send(self.core.flush())
+            if self.core.stats.evaluations:
+                self.publisher.send(self.core.rollups())  # leave the latest picture retained
             await self.publisher.drained()
         finally:
             for task in (pump, sender):
