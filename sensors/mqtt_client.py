@@ -93,10 +93,15 @@ def read_credentials(password_file: Path | None) -> tuple[str | None, Secret | N
     return username, Secret(password) if password else None
 
 
+RECONNECT_CAP_S = 1.5
+"""Longest wait between reconnect attempts by default: a client is back within 2 s of the
+broker's return (issue 8), and the 0.5-1.0 jitter still spreads a fleet's attempts out."""
+
+
 class Backoff:
     """Capped exponential backoff with jitter and a floor, reset after a good connection."""
 
-    def __init__(self, first: float = 0.2, cap: float = 10.0, floor: float = 0.1) -> None:
+    def __init__(self, first: float = 0.2, cap: float = RECONNECT_CAP_S, floor: float = 0.1) -> None:
         self.first = first
         self.cap = cap
         self.floor = floor
