@@ -82,7 +82,7 @@ def test_static_limit_raises_with_hysteresis_and_escalates():
     transitions = run(engine, stream)
     limit = [t for t in transitions if t.rule == "limit" and t.key.endswith("inlet_temp_c")]
     assert [(t.state, str(t.severity)) for t in limit] == [
-        ("raised", "warning"), ("raised", "critical"), ("cleared", "warning")
+        ("raised", "warning"), ("raised", "critical"), ("cleared", "critical")
     ]
     assert limit[0].ts - (T0 + 60) >= 10, "raised only after raise_after_s"
     assert limit[2].ts > T0 + 160, "26.5 C is inside the exit band of 27: not cleared until back to normal"

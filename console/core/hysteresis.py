@@ -25,6 +25,8 @@ class Changes:
     raised: np.ndarray
     raised_level: np.ndarray
     cleared: np.ndarray
+    cleared_level: np.ndarray
+    """The severity each cleared subject had while raised."""
 
     def __bool__(self) -> bool:
         return bool(self.raised.size or self.cleared.size)
@@ -69,6 +71,7 @@ class Tracker:
         raised = np.flatnonzero((reached > active) & (level >= reached))
         cleared = np.flatnonzero((active > 0) & off & (now - off_since >= self.clear_after_s))
         levels = reached[raised]
+        was = active[cleared].copy()
         active[raised] = levels
         active[cleared] = 0
-        return Changes(raised, levels, cleared)
+        return Changes(raised, levels, cleared, was)

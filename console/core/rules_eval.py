@@ -115,9 +115,9 @@ class RuleEvaluation:
                     AlertTransition(now, sparse.keys[number], "raised", _severity(lvl), rule,
                                     float(sparse.value[number]), sparse.messages[number])
                 )
-            for number in changes.cleared.tolist():
+            for number, was in zip(changes.cleared.tolist(), changes.cleared_level.tolist(), strict=True):
                 out.append(
-                    AlertTransition(now, sparse.keys[number], "cleared", Severity.WARNING, rule,
+                    AlertTransition(now, sparse.keys[number], "cleared", _severity(was), rule,
                                     float(sparse.value[number]), f"{rule} back to normal")
                 )
         return out
@@ -144,10 +144,10 @@ class RuleEvaluation:
                 AlertTransition(now, keys[channel], "raised", _severity(lvl), rule, value,
                                 self._message(rule, channel, lvl, value))
             )
-        for channel in changes.cleared.tolist():
+        for channel, was in zip(changes.cleared.tolist(), changes.cleared_level.tolist(), strict=True):
             value = float(e.latest[channel])
             out.append(
-                AlertTransition(now, keys[channel], "cleared", Severity.WARNING, rule, value,
+                AlertTransition(now, keys[channel], "cleared", _severity(was), rule, value,
                                 f"{rule} back to normal ({value:.4g})")
             )
         return out
