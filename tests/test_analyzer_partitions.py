@@ -72,3 +72,21 @@ async def test_partitions_report_what_one_analyzer_reports(broker: MosquittoBrok
     assert {key.split("/")[2] for key, *_ in _seen(by_partition["row1"])} == {"r01"}
     assert _seen(by_partition["row1"]) | _seen(by_partition["row2"]) == expected
     assert all(orjson.loads(p)["partition"] == name for name, ps in by_partition.items() for p in ps)
+
+
+async def test_round_robin_shared_subscription_splits_channels(broker: MosquittoBroker) -> None:
+    """Why Mosquitto's $share (round-robin) is no way to partition: each member sees a gappy stream."""
+    messages = stream(simulator(()), 30)
+    rack = Partition.of(["dc/s1/h1/r01/rk01/#"], "member", shared_group="analyzers")
+    row = [m for m in messages if rack.covers(m.topic)]  # three devices: an odd number per tick
+    members = [Analyzer(settings_of(broker.url), rack, restore=False, idle_flush_s=0.5) for _ in range(2)]
+    tasks = [await started(member) for member in members]
+    await publish(broker.url, messages)
+    await wait_until(lambda: sum(m.core.engine.ingestor.received for m in members) >= len(row), 30,
+                     "the members to share the rack")
+    for member, task in zip(members, tasks, strict=True):
+        await finish(member, task)
+    received = [m.core.engine.ingestor.received for m in members]
+    assert sum(received) == len(row) and min(received) > 0  # each message once, split between members
+    seq_alerts = [a for m in members for a in m.core.engine.alerts.alerts() if a.rule == "seq"]
+    assert seq_alerts and all("lost" in a.message for a in seq_alerts)
