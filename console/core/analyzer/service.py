@@ -24,7 +24,8 @@ from console.core.config import CoreConfig
 from console.core.engine import Engine
 from sensors.messages import RawMessage
 from sensors.mqtt_client import Backoff, ConnectionSettings
-from sensors.mqtt_source import MqttSource
+from sensors.mqtt_source import ConnectionState, MqttSource
+from sensors.sanitize import sanitize_text
 
 
 class _V5Settings:
@@ -62,7 +63,8 @@ class Analyzer:
         self.idle_flush_s = idle_flush_s
         self.progress = progress
         source_settings: Any = _V5Settings(settings) if partition.shared_group else settings
-        self.source = MqttSource(source_settings, partition.subscriptions(), qos=1, queue_size=200_000)
+        self.source = MqttSource(source_settings, partition.subscriptions(), qos=1, queue_size=200_000,
+                                 on_state_change=self._on_input_state)
         self.publisher = OutputPublisher(settings)
         self.restored_ready = asyncio.Event()
         """Set once the retained alert state is loaded and the source is subscribing."""
@@ -141,6 +143,12 @@ class Analyzer:
         return (f"analyze {self.partition.name}: {s.messages:,} msgs, stream {stamp}Z, raised {s.raised}, "
                 f"cleared {s.cleared}, restored {s.restored}, not repeated {s.suppressed}, "
                 f"published {self.publisher.sent:,}, input {link}, dropped {self.source.dropped}")
+
+    def _on_input_state(self, state: ConnectionState, detail: str) -> None:
+        if state is ConnectionState.CONNECTED:
+            self._say(f"subscribed to {', '.join(self.partition.subscriptions())}, analyzing")
+        elif state in (ConnectionState.RECONNECTING, ConnectionState.AUTH_FAILED):
+            self._say(f"input not connected: {sanitize_text(detail)}")
 
     def _say(self, text: str) -> None:
         if self.progress is not None:
