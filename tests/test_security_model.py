@@ -147,19 +147,26 @@ def test_the_worst_site_sets_the_status_and_its_topic_is_the_evidence() -> None:
     assert people.indicators[0].evidence.source == "dc/s2/security/people"
 
 
-def test_the_trend_keeps_the_worst_status_of_each_step() -> None:
+def test_the_trend_keeps_the_worst_status_of_each_step_whatever_the_views() -> None:
     state = SecurityState(two_indicator_profile())
     state.ingest(security("safeguards", T0, privileged_sessions_open=0, doors_forced_or_held=0))
-    state.view(T0 + 1)
+    assert state.view(T0).control("safeguards").trend == ()
+    state.evaluate(T0 + 1)
     state.ingest(security("safeguards", T0 + 2, seq=1, privileged_sessions_open=0, doors_forced_or_held=1))
-    state.view(T0 + 3)
+    state.evaluate(T0 + 3)
     state.ingest(security("safeguards", T0 + 4, seq=2, privileged_sessions_open=0, doors_forced_or_held=0))
+    state.evaluate(T0 + 5)
     assert state.view(T0 + 5).control("safeguards").trend == (FAIL,)
+    state.evaluate(T0 + 12)
     assert state.view(T0 + 12).control("safeguards").trend == (FAIL, OK)
+    assert state.view(T0 + 12).control("safeguards").trend == (FAIL, OK), "a view records nothing"
+    state.evaluate(T0 + 25)
     assert state.view(T0 + 25).control("safeguards").trend == (FAIL, OK, OK)
     for step in range(3, 8):
-        trend = state.view(T0 + 10 * step + 5).control("safeguards").trend
+        state.evaluate(T0 + 10 * step + 5)
+    trend = state.view(T0 + 75).control("safeguards").trend
     assert len(trend) == 4
+    assert trend[-1] is UNKNOWN, "60 s freshness passed: no data is unknown"
 
 
 def test_views_are_immutable() -> None:

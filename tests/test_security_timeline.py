@@ -79,7 +79,7 @@ def test_the_timeline_is_newest_first_linked_and_sanitised() -> None:
     state.ingest(event("door_forced", "critical", detail=HOSTILE, seq=0, ts=T0))
     state.ingest(event("advisory", "info", seq=1, ts=T0 + 5))
     state.ingest(event("phishing_report", "warning", seq=2, ts=T0 + 2))
-    raised = state.take_alerts(T0 + 10)
+    raised = state.evaluate(T0 + 10)
     assert [(t.key, t.severity) for t in raised] == [
         ("s1/events/door_forced", Severity.CRITICAL), ("s1/events/phishing_report", Severity.WARNING)]
     view = state.view(T0 + 10)
@@ -97,21 +97,21 @@ def test_a_qos1_redelivery_is_dropped_and_raises_nothing() -> None:
     state.ingest(event("door_forced", seq=7))
     state.ingest(event("door_forced", seq=7))
     state.ingest(event("door_forced", seq=7, site="s2"))
-    assert [t.key for t in state.take_alerts(T0)] == ["s1/events/door_forced", "s2/events/door_forced"]
+    assert [t.key for t in state.evaluate(T0)] == ["s1/events/door_forced", "s2/events/door_forced"]
     assert len(state.view(T0).timeline) == 2
 
 
 def test_an_event_alert_clears_a_hold_time_after_its_latest_event() -> None:
     state = SecurityState(builtin_profile())
     state.ingest(event("door_forced", seq=0, ts=T0))
-    assert [t.state for t in state.take_alerts(T0 + 1)] == ["raised"]
+    assert [t.state for t in state.evaluate(T0 + 1)] == ["raised"]
     state.ingest(event("door_forced", seq=1, ts=T0 + 600))
-    assert [t.state for t in state.take_alerts(T0 + 601)] == ["raised"]
-    assert state.take_alerts(T0 + 600 + EVENT_ALERT_HOLD_S - 1) == []
-    cleared = state.take_alerts(T0 + 600 + EVENT_ALERT_HOLD_S)
+    assert [t.state for t in state.evaluate(T0 + 601)] == ["raised"]
+    assert state.evaluate(T0 + 600 + EVENT_ALERT_HOLD_S - 1) == []
+    cleared = state.evaluate(T0 + 600 + EVENT_ALERT_HOLD_S)
     assert [(t.state, t.key, t.ts) for t in cleared] == [
         ("cleared", "s1/events/door_forced", T0 + 600 + EVENT_ALERT_HOLD_S)]
-    assert state.take_alerts(T0 + 10_000) == []
+    assert state.evaluate(T0 + 10_000) == []
 
 
 def test_the_timeline_keeps_the_newest_events_only() -> None:

@@ -125,7 +125,7 @@ class Engine:
         """Run every detector for stream time ``now``; returns (and books) the alert transitions."""
         self.now = max(self.now, now)
         self._refresh_structure()
-        transitions = self.rules.evaluate(now) + self.security.take_alerts(now)
+        transitions = self.rules.evaluate(now) + self.security.evaluate(now)
         self.alerts.apply(transitions)
         self.ingestor.tick(now)
         return transitions

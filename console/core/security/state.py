@@ -1,10 +1,10 @@
 """``SecurityState``: fed decoded messages, evaluated at a stream time into a ``SecurityView``.
 
 The engine calls ``ingest`` for every decoded message (security telemetry sets indicators,
-events feed the timeline, fleet telemetry/meta/status feed derived coverage), ``take_alerts(now)``
-when it evaluates (the alerts events raised, and their clearing), and ``view(now)`` when it builds
-a snapshot. Evaluating is where freshness is judged, so a silent source turns UNKNOWN without any
-message arriving.
+events feed the timeline, fleet telemetry/meta/status feed derived coverage), ``evaluate(now)``
+when it evaluates (records trends; returns the alerts events raised, and their clearing), and
+``view(now)`` when it builds a snapshot. Judging is where freshness is checked, so a silent
+source turns UNKNOWN without any message arriving.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from console.core.security.derived import Coverage, TelemetryCoverage
 from console.core.security.model import (
     DERIVED_SOURCE,
-    Control,
     ControlView,
     Evidence,
     Indicator,
@@ -75,9 +74,24 @@ class SecurityState:
         ):
             self._security(message)
 
-    def take_alerts(self, now: float) -> list[AlertTransition]:
-        """Alerts raised by events since the last call, then a clear for each event alert quiet for
-        ``EVENT_ALERT_HOLD_S`` (an event is an instant: its alert stays up long enough to be seen)."""
+    def evaluate(self, now: float) -> list[AlertTransition]:
+        """Call once per engine evaluation (about every second of stream time).
+
+        Records each control's status in its trend, whatever the frame rate or replay speed, and
+        returns the alerts events raised since the last call, then a clear for each event alert
+        quiet for ``EVENT_ALERT_HOLD_S`` (an event is an instant: its alert stays up long enough
+        to be seen).
+        """
+        coverage = self.coverage.coverage(now)
+        step = self._step(now)
+        for control in self.profile.controls:
+            status = worst([self._judge(indicator, now, coverage).status for indicator in control.indicators])
+            trend = self._trends[control.id]
+            if trend and self._trend_step == step:
+                trend[-1] = worst([trend[-1], status])
+            else:
+                trend.append(status)
+        self._trend_step = step
         transitions, self._pending = self._pending, []
         for key, raised in list(self._raised.items()):
             if now - raised.ts >= EVENT_ALERT_HOLD_S:
@@ -97,23 +111,21 @@ class SecurityState:
                 sites[message.topic.site] = _Reading(value, message.ts, topic)
 
     def view(self, now: float) -> SecurityView:
-        """Judge every control at stream time ``now`` (and record the trend step)."""
+        """Judge every control at stream time ``now``; trends are what ``evaluate`` recorded."""
         coverage = self.coverage.coverage(now)
         timeline = self.timeline.entries()
         controls = []
         for control in self.profile.controls:
             indicators = tuple(self._judge(indicator, now, coverage) for indicator in control.indicators)
-            status = worst([view.status for view in indicators])
             controls.append(
                 ControlView(
                     control=control,
-                    status=status,
+                    status=worst([view.status for view in indicators]),
                     indicators=indicators,
-                    trend=self._record_trend(control, status, now),
+                    trend=tuple(self._trends[control.id]),
                     events=sum(1 for entry in timeline if entry.control_id == control.id),
                 )
             )
-        self._trend_step = self._step(now)
         return SecurityView(
             now=now,
             profile_name=self.profile.name,
@@ -124,17 +136,6 @@ class SecurityState:
 
     def _step(self, now: float) -> int:
         return math.floor(now / self.profile.trend_step_s)
-
-    def _record_trend(
-        self, control: Control, status: SecurityStatus, now: float
-    ) -> tuple[SecurityStatus, ...]:
-        """One trend cell per step holding the worst status seen in it."""
-        trend = self._trends[control.id]
-        if trend and self._trend_step == self._step(now):
-            trend[-1] = worst([trend[-1], status])
-        else:
-            trend.append(status)
-        return tuple(trend)
 
     def _judge(self, indicator: Indicator, now: float, coverage: Coverage) -> IndicatorView:
         if indicator.source.derived:

@@ -58,7 +58,7 @@ def event_alert(event: Event) -> AlertTransition | None:
 
     Security kinds raise at least their ``KIND_SEVERITY``; any event the sender marks
     ``warning`` or ``critical`` raises at that severity (the higher of the two wins). Events are
-    instants: ``SecurityState.take_alerts`` clears the alert ``EVENT_ALERT_HOLD_S`` later.
+    instants: ``SecurityState.evaluate`` clears the alert ``EVENT_ALERT_HOLD_S`` later.
     """
     severity = KIND_SEVERITY.get(event.kind)
     if event.severity == "critical":
