@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from console.cli import UsageError
@@ -39,5 +41,9 @@ def run(args: argparse.Namespace) -> int:
         return run_scan(args.source, args.alerts, args.scores, args.config, args.prefix)
     except ScanInputError as error:
         raise UsageError(str(error)) from None
+    except BrokenPipeError:
+        # The reader of stdout went away (``scan LOG | head``): stop quietly, like other filters.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         raise UsageError(f"{error.filename or args.source}: {error.strerror}") from None

@@ -38,6 +38,13 @@ class _Live:
     message: str
 
 
+def default_state_dir() -> Path:
+    """Where the console keeps the alert log by default (platformdirs user state dir)."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("rackwatch"))
+
+
 def alert_id(rule: str, key: str) -> str:
     return f"{rule}:{key}"
 

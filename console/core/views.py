@@ -64,6 +64,20 @@ def _pick(latest: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _limits(engine: Engine, count: int) -> dict[str, tuple[float, float]]:
+    """Warning and critical (high side) limit per key, rebuilt only when a limit changed."""
+    cached = getattr(engine, "_limits_view", None)
+    stamp = (engine.limits.version, count)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    limits = {}
+    warn_hi, crit_hi = engine.limits.warn_hi[:count], engine.limits.crit_hi[:count]
+    for channel in np.flatnonzero(~np.isnan(warn_hi) | ~np.isnan(crit_hi)).tolist():
+        limits[engine.registry.keys[channel]] = (float(warn_hi[channel]), float(crit_hi[channel]))
+    engine._limits_view = (stamp, limits)  # type: ignore[attr-defined]
+    return limits
+
+
 def build_snapshot(engine: Engine, history_keys: Iterable[str]) -> Snapshot:
     registry = engine.registry
     count = len(registry)
@@ -106,10 +120,7 @@ def build_snapshot(engine: Engine, history_keys: Iterable[str]) -> Snapshot:
         if number is not None:
             level[number] = max(level[number], 2 if alert.severity is Severity.CRITICAL else 1)
 
-    limits = {}
-    warn_hi, crit_hi = engine.limits.warn_hi[:count], engine.limits.crit_hi[:count]
-    for channel in np.flatnonzero(~np.isnan(warn_hi) | ~np.isnan(crit_hi)).tolist():
-        limits[registry.keys[channel]] = (float(warn_hi[channel]), float(crit_hi[channel]))
+    limits = _limits(engine, count)
 
     history = {}
     for key in history_keys:

@@ -18,12 +18,15 @@ class LimitDetector:
         self.crit_hi = np.full(capacity, np.nan, dtype=np.float32)
         self.warn_lo = np.full(capacity, np.nan, dtype=np.float32)
         self.crit_lo = np.full(capacity, np.nan, dtype=np.float32)
+        self.version = 0
+        """Bumped whenever a limit changes (the snapshot caches its per-key limits on it)."""
 
     def resize(self, capacity: int) -> None:
         for name in ("warn_hi", "crit_hi", "warn_lo", "crit_lo"):
             setattr(self, name, grow(getattr(self, name), capacity, np.nan))
 
     def set(self, channel: int, limits: Limits) -> None:
+        self.version += 1
         self.warn_hi[channel], self.crit_hi[channel], self.warn_lo[channel], self.crit_lo[channel] = limits
 
     def limits_of(self, channel: int) -> Limits:
