@@ -47,20 +47,21 @@ TOPIC = "dc/s1/h1/r01/rk09/rack"
 
 
 class Proc:
-    """A rackwatch subprocess whose stderr lines are kept with the monotonic time they arrived."""
+    """A rackwatch subprocess whose output lines (stderr and stdout) are kept with the monotonic
+    time they arrived."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.args = args
         self.lines: list[tuple[float, str]] = []
         self.process = subprocess.Popen(
-            [RACKWATCH, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            [RACKWATCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
             self.lines.append((time.monotonic(), line.rstrip("\n")))
 
     def seen(self, text: str) -> list[float]:
