@@ -122,3 +122,22 @@ def test_ingest_values_keys_columns_by_name():
         engine.evaluate(T0 + i)
     assert set(engine.registry.keys) == {"inlet_temp_c", "pump"}
     assert any(a.key == "inlet_temp_c" and a.rule == "limit" for a in engine.alerts.alerts())
+
+
+def test_offline_status_is_stale_and_rack_alerts_group_behind_their_cdu():
+    engine = Engine()
+    racks = [f"s1/h1/r0{row}/rk01" for row in (1, 2)]
+    for rack in racks:
+        meta = encode_payload({"pdu_rating_kw": 60.0, "cdu": "c1"})
+        engine.ingest([RawMessage(T0, f"dc/{rack}/rack/meta", meta)])
+    for i in range(40):
+        engine.ingest([message(f"{rack}/rack", T0 + i, i, rack_body(29.0)) for rack in racks])
+        engine.evaluate(T0 + i)
+    incidents = engine.alerts.incidents()
+    assert [x.id for x in incidents] == ["cdu:s1/h1/cdu/c1"] and len(incidents[0].alert_ids) == 2
+    engine.ingest([RawMessage(T0 + 40, f"dc/{racks[0]}/rack/status", b"offline", retain=True)])
+    stale = [t for t in engine.evaluate(T0 + 40) if t.rule == "stale"]
+    assert [(t.key, t.message) for t in stale] == [(f"{racks[0]}/rack", "source offline (status)")]
+    snapshot = engine.snapshot()
+    assert snapshot.stats.sources_offline == 1
+    assert snapshot.racks.stale.tolist() == [True, False], "an offline rack's numbers are not current"
