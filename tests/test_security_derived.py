@@ -71,14 +71,31 @@ def test_a_node_dropping_out_turns_stale_and_visibility_fails() -> None:
     assert visibility.status is SecurityStatus.FAIL
 
 
-def test_sources_announced_in_retained_meta_are_expected_before_they_report() -> None:
-    coverage = TelemetryCoverage()
+def test_sources_announced_in_retained_meta_are_expected_once_they_had_time_to_report() -> None:
+    coverage = TelemetryCoverage(stale_after_s=30.0)
     coverage.ingest(decode("dc/s1/h1/r01/rk01/rack/meta", b'{"pdu_rating_kw": 60}'))
     coverage.ingest(decode("dc/s1/h1/r01/rk02/rack/status", b"online"))
     coverage.ingest(rack(0, T0))
     now = coverage.coverage(T0 + 1)
-    assert (now.expected, now.reporting, now.stale) == (2, 1, 1)
-    assert now.reporting_pct == 50.0
+    assert (now.expected, now.reporting, now.stale) == (1, 1, 0)
+    coverage.ingest(rack(1, T0 + 31))
+    later = coverage.coverage(T0 + 31)
+    assert (later.expected, later.reporting, later.stale) == (1, 1, 0)
+    coverage.ingest(rack(2, T0 + 32))
+    late = coverage.coverage(T0 + 32)
+    assert (late.expected, late.reporting, late.stale) == (2, 1, 1)
+    assert late.reporting_pct == 50.0
+
+
+def test_a_console_that_just_connected_is_not_missing_sources() -> None:
+    simulator = Simulator(SMALL, seed=2, start=T0)
+    state = SecurityState(builtin_profile())
+    for message in decoded(simulator.initial_messages()):
+        state.ingest(message)
+    state.evaluate(simulator.now)
+    visibility = state.view(simulator.now).control("visibility")
+    reporting = next(v for v in visibility.indicators if v.indicator.name == "telemetry_reporting_pct")
+    assert reporting.status is SecurityStatus.UNKNOWN
 
 
 def test_security_and_event_topics_are_not_fleet_sources() -> None:

@@ -6,7 +6,9 @@ interval, announces itself with retained ``meta``/``status``, and numbers its me
 ``seq`` (a gap is a lost message; a step back or a new ``boot`` is a restart, not a loss).
 
 Expected sources are the rack, node and CDU devices seen in retained meta or status, or ever
-seen reporting. Security tooling is judged by its own indicators' freshness, not here.
+seen reporting, once they have had ``STALE_AFTER_S`` to report: a console that has just
+connected, or a device just announced, is not "missing" yet. Security tooling is judged by its
+own indicators' freshness, not here.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ class TelemetryCoverage:
     def __init__(self, stale_after_s: float = STALE_AFTER_S, gap_window_s: float = GAP_WINDOW_S) -> None:
         self.stale_after_s = stale_after_s
         self.gap_window_s = gap_window_s
-        self._expected: set[str] = set()
+        self._first_seen: dict[str, float] = {}
+        """Stream time each source was first seen (meta and status carry no time: see ``coverage``)."""
+        self._announced: set[str] = set()
         self._last_ts: dict[str, float] = {}
         self._last_seq: dict[str, tuple[str | None, int]] = {}
         self._gaps: deque[tuple[float, int]] = deque()
@@ -71,9 +75,11 @@ class TelemetryCoverage:
         if message.topic.kind not in FLEET_KINDS:
             return
         device = message.topic.device
-        self._expected.add(device)
         if isinstance(message, Telemetry):
+            self._first_seen[device] = min(message.ts, self._first_seen.get(device, message.ts))
             self._telemetry(device, message)
+        elif device not in self._first_seen:
+            self._announced.add(device)
 
     def _telemetry(self, device: str, message: Telemetry) -> None:
         """Count lost messages: a seq jump within one boot. A step back within a named boot is a
@@ -92,12 +98,18 @@ class TelemetryCoverage:
         """The derived numbers at stream time ``now``."""
         while self._gaps and self._gaps[0][0] < now - self.gap_window_s:
             self._gaps.popleft()
-        reporting = sum(
-            1 for device in self._expected if now - self._last_ts.get(device, -math.inf) <= self.stale_after_s
-        )
+        for device in self._announced:
+            self._first_seen.setdefault(device, now)
+        self._announced.clear()
+        reporting = stale = 0
+        for device, first_seen in self._first_seen.items():
+            if now - self._last_ts.get(device, -math.inf) <= self.stale_after_s:
+                reporting += 1
+            elif now - first_seen > self.stale_after_s:
+                stale += 1
         return Coverage(
-            expected=len(self._expected),
+            expected=reporting + stale,
             reporting=reporting,
-            stale=len(self._expected) - reporting,
+            stale=stale,
             seq_gaps=sum(missing for _, missing in self._gaps),
         )
