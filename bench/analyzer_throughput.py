@@ -121,6 +121,8 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=8, help="rows of 10 racks x 4 nodes (default 8)")
     parser.add_argument("--ticks", type=int, default=60, help="seconds of sim time (default 60)")
+    parser.add_argument("--inflight", type=int, default=20,
+                        help="broker max_inflight_messages per subscriber (Mosquitto default 20)")
     parser.add_argument("--publish-to", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.publish_to:
@@ -131,12 +133,13 @@ def main() -> None:
           f"{len(messages):,} messages")
     ceiling = core_alone(messages)
     with tempfile.TemporaryDirectory() as directory:
-        broker = MosquittoBroker(Path(directory))
+        broker = MosquittoBroker(Path(directory), f"max_inflight_messages {args.inflight}\n")
         broker.start()
         try:
             rates = asyncio.run(over_the_broker(broker, args.rows, args.ticks, len(messages)))
         finally:
             broker.stop()
+    print(f"broker max_inflight_messages {args.inflight}")
     print(f"publisher (QoS 1, own process): {rates['publisher']:>10,.0f} msg/s")
     print(f"mosquitto_sub (QoS 1):          {rates['mosquitto_sub']:>10,.0f} msg/s")
     print(f"analyzer over the broker:       {rates['analyzer']:>10,.0f} msg/s  "
