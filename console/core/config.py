@@ -74,7 +74,8 @@ class PeerConfig:
     load_spread_pct: float = 25.0
     """GPU peers are compared only while their utilisations lie within this spread."""
     warmup_s: float = 120.0
-    metrics: tuple[str, ...] = ("temp_c", "mem_temp_c", "inlet_temp_c", "outlet_temp_c", "cpu_temp_c")
+    metrics: tuple[str, ...] = ("temp_c", "mem_temp_c", "inlet_temp_c")
+    """Outlet and CPU temperatures follow their own rack/node load, which peers do not share."""
 
 
 @dataclass(frozen=True, slots=True)
