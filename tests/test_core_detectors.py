@@ -250,3 +250,16 @@ def test_config_thresholds_reach_the_detectors():
     config = CoreConfig()
     engine = Engine(config)
     assert engine.trackers["deviation"].raise_after_s == config.deviation.raise_after_s
+
+
+def test_missing_values_never_alert():
+    engine = Engine()
+    rng = np.random.default_rng(8)
+    stream = []
+    for i in range(900):
+        body = rack_body(24.0 + rng.normal(0, 0.05))
+        if i % 3 == 0 or 400 <= i < 700:
+            body["metrics"]["inlet_temp_c"] = None
+            body["metrics"]["power_kw"] = None
+        stream.append((T0 + i, [message(f"{RACK}/rack", T0 + i, i, body)]))
+    assert run(engine, stream) == []
