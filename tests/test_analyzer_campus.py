@@ -10,7 +10,7 @@ import orjson
 from console.core.analyzer.campus import CampusState
 from console.core.analyzer.partition import Partition
 from console.core.analyzer.service import Analyzer
-from console.core.snapshot import Severity
+from console.core.snapshot import AlertState, Severity
 from sensors.messages import RawMessage
 from tests.mosquitto import MosquittoBroker
 from tests.test_analyzer_support import (
@@ -90,9 +90,22 @@ def test_campus_state_deletes_cleared_alerts_marks_silent_racks_and_rejects_junk
     assert shown.racks.racks == ("s1/h1/r01/rk01", "s1/h1/r01/rk02", "s1/h1/r02/rk09")
     assert shown.racks.stale.tolist() == [True, True, False]  # rk01's rollup is 40 s behind the newest
     assert math.isnan(float(shown.racks.inlet_c[1]))
-    assert shown.racks.alert_level.tolist() == [2, 0, 1]
+    assert shown.racks.alert_level.tolist() == [2, 0, 0]  # from the live state, not rk09's old rollup
     (alert,) = shown.alerts
     assert alert.severity is Severity.CRITICAL and "\x1b" not in alert.message
+    assert campus.alerts.acknowledge(alert.id)
+    assert campus.snapshot().alerts[0].state is AlertState.ACKNOWLEDGED
+    campus.alerts.silence("s1/h1/r01/*", 600.0)
+    assert campus.snapshot().racks.alert_level.tolist() == [0, 0, 0]
     campus.ingest([RawMessage(0.0, state_topic, b"", 1, False)])
     assert campus.snapshot().alerts == ()
-    assert campus.snapshot().racks.alert_level.tolist() == [0, 0, 1]
+    assert [a.id for a in campus.alerts.cleared()] == [alert.id]
+
+
+def test_rollups_alone_give_the_alert_level() -> None:
+    campus = CampusState()
+    body = {"ts": 5.0, "partition": "p", "inlet_c": 25.0, "power_pct": 51.0, "hottest_gpu_c": 71.0,
+            "alert_level": 2, "stale": False}
+    campus.ingest([RawMessage(0.0, "rackwatch/v1/rollup/s1/h1/r02/rk09", orjson.dumps(body), 1, True)])
+    assert campus.snapshot().racks.alert_level.tolist() == [2]
+    assert campus.evaluate(6.0) == []

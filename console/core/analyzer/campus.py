@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import orjson
 
+from console.core.alert_book import AlertBook
 from console.core.analyzer.wire_out import ROLLUP_FIELDS, SEGMENT, OutTopics, StoredAlert, decode_state
 from console.core.channels import device_place
-from console.core.incidents import group_incidents, place_of_key
 from console.core.snapshot import (
-    Alert,
+    AlertState,
+    AlertTransition,
     ChannelView,
     IngestStats,
     RackView,
@@ -60,12 +61,14 @@ def _figures(ts: float, body: dict) -> _Figures | None:
                     level, body["stale"] is True)
 
 
-def _level(alert: StoredAlert) -> int:
-    return 2 if alert.severity is Severity.CRITICAL else 1
-
-
 class CampusState:
-    """Racks and live alerts of a whole campus, as analyzers publish them."""
+    """Racks and live alerts of a whole campus, as analyzers publish them.
+
+    It stands in for the engine in the console's pipeline (``ingest``, ``evaluate``,
+    ``snapshot``, ``alerts``): the live alerts go through an ``AlertBook`` of its own, so
+    acknowledging and silencing work in campus mode as they do on raw telemetry (locally to
+    this console: nothing is published back).
+    """
 
     def __init__(self, out: OutTopics | None = None, stale_after_s: float = STALE_AFTER_S) -> None:
         self.out = out or OutTopics()
@@ -75,6 +78,8 @@ class CampusState:
         self._racks: dict[str, _Figures] = {}
         self._alerts: dict[str, StoredAlert] = {}
         """Live alerts by their state topic."""
+        self.alerts = AlertBook()
+        self._state_seen = False
         self._rollup = f"{self.out.prefix}/rollup/"
         self._state = f"{self.out.prefix}/alerts/state/"
         self.now = 0.0
@@ -131,43 +136,45 @@ class CampusState:
         return True
 
     def _state_message(self, topic: str, payload: bytes) -> bool:
+        self._state_seen = True
         if not payload:
-            self._alerts.pop(topic, None)
+            gone = self._alerts.pop(topic, None)
+            if gone is not None:
+                self.alerts.apply([AlertTransition(max(self.now, gone.updated_at), gone.key, "cleared",
+                                                   gone.severity, gone.rule, math.nan, "cleared")])
             return True
         alert = decode_state(payload)
         if alert is None or self.out.state(alert.key, alert.rule) != topic:
             return False
         self._alerts[topic] = alert
+        self.alerts.apply([AlertTransition(alert.updated_at, alert.key, "raised", alert.severity, alert.rule,
+                                           alert.value, sanitize_text(alert.message))])
+        if alert.state is AlertState.ACKNOWLEDGED:
+            self.alerts.acknowledge(alert.id, now=alert.updated_at)
         return True
 
-    # -- the picture -----------------------------------------------------------------------
-    def alerts(self) -> tuple[Alert, ...]:
-        views = [
-            Alert(id=a.id, key=a.key, rule=a.rule, severity=a.severity, state=a.state,
-                  raised_at=a.raised_at, updated_at=a.updated_at, value=a.value,
-                  message=sanitize_text(a.message))
-            for a in self._alerts.values()
-        ]
-        _, membership = group_incidents(views, place_of_key, 2)
-        views = [replace(a, incident=membership.get(a.id)) for a in views]
-        views.sort(key=lambda a: (-(2 if a.severity is Severity.CRITICAL else 1), -a.raised_at, a.id))
-        return tuple(views)
+    # -- the engine's part in the console pipeline -------------------------------------------
+    def evaluate(self, now: float) -> list[AlertTransition]:
+        """Nothing to evaluate: the analyzers did. (The pipeline calls this once a second.)"""
+        return []
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, history_keys: Iterable[str] = ()) -> Snapshot:
         """The campus as the existing UI draws it: floor map from rollups, alerts from state."""
         names = tuple(sorted(self._racks))
         rows = [self._racks[name] for name in names]
-        level = np.array([f.alert_level for f in rows], dtype=np.int8)
+        # The live alert state is the truth (and honours this console's silences); the rollups'
+        # own alert_level, up to one rollup period behind, stands in where no state is subscribed.
+        level = np.array([0 if self._state_seen else f.alert_level for f in rows], dtype=np.int8)
         order = {name: i for i, name in enumerate(names)}
-        for alert in self._alerts.values():
+        alerts = self.alerts.alerts(self.now or None)
+        for alert in alerts:
             parts = alert.key.split("/")
             rack, _ = device_place(parts[4] if len(parts) > 4 else "", alert.key)
             number = order.get(rack)
-            if number is not None:
-                level[number] = max(level[number], _level(alert))
+            if number is not None and alert.silenced_until is None:
+                level[number] = max(level[number], 2 if alert.severity is Severity.CRITICAL else 1)
         stale = np.array([f.stale or self.now - f.ts > self.stale_after_s for f in rows], dtype=bool)
-        alerts = self.alerts()
-        incidents, _ = group_incidents(alerts, place_of_key, 2)
+        incidents = self.alerts.incidents(self.now or None)
         return Snapshot(
             now=self.now,
             channels=ChannelView(keys=(), latest=_frozen(np.zeros(0, dtype=np.float32)),
@@ -181,7 +188,7 @@ class CampusState:
                 stale=_frozen(stale),
             ),
             alerts=alerts,
-            incidents=tuple(incidents),
+            incidents=incidents,
             events=(),
             stats=IngestStats(received=self.received, decoded=self.received - self.rejected,
                               rejected={"campus_rollup": self.rejected} if self.rejected else {},
