@@ -129,8 +129,7 @@ class Pipeline:
         """Live sources also evaluate while silent, so a dead feed still goes stale."""
         self.new_engine = new_engine
         """Makes a fresh engine when a replay jumps back (its state came from the future)."""
-        self.history_keys: tuple[str, ...] = ()
-        """Channels the UI wants sparklines for (set by the drill-down screen)."""
+        self._history_keys: tuple[str, ...] = ()
         self.evaluator = StreamEvaluator(engine)
         self.messages = 0
         self.source_error: str | None = None
@@ -139,6 +138,17 @@ class Pipeline:
         self._dirty = True
         self._rewound = False
         self._snapshot: Snapshot | None = None
+
+    @property
+    def history_keys(self) -> tuple[str, ...]:
+        """Channels the UI wants sparklines for (set by the drill-down screen)."""
+        return self._history_keys
+
+    @history_keys.setter
+    def history_keys(self, keys: tuple[str, ...]) -> None:
+        if keys != self._history_keys:
+            self._history_keys = keys
+            self._dirty = True
 
     def rewind(self) -> None:
         """The source starts over (a replay jumped back): start the next batch on a fresh engine."""

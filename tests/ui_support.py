@@ -32,10 +32,16 @@ async def wait_for(pilot: Pilot, condition: Callable[[], object], what: str, tim
         await pilot.pause(0.05)
 
 
-def demo_app(ticks: int, seed: int = 1, **settings: object) -> RackwatchApp:
+SMALL_HALL = CampusConfig(rows=6, racks_per_row=8, nodes_per_rack=2, gpus_per_node=4)
+"""A hall small enough for fast tests, big enough for the storyline's places to fall back on."""
+
+
+def demo_app(ticks: int, seed: int = 1, campus: CampusConfig | None = None,
+             scenarios: tuple[ScenarioSpec, ...] | None = None, **settings: object) -> RackwatchApp:
     """The demo's real pipeline, unpaced, stopping after ``ticks`` simulator ticks."""
     config = Settings(**settings)  # type: ignore[arg-type]
-    pipeline, _ = demo.build(config, seed=seed, start=START, ticks=ticks, paced=False)
+    pipeline, _ = demo.build(config, seed=seed, start=START, ticks=ticks, paced=False, campus=campus,
+                             scenarios=scenarios)
     return RackwatchApp(config, pipeline)
 
 

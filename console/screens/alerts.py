@@ -48,7 +48,8 @@ class AlertsScreen(ConsoleScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
     DEFAULT_CSS = """
-    AlertsScreen #incidents { height: auto; max-height: 5; padding: 0 1; border-bottom: solid $panel; }
+    AlertsScreen #incidents { height: auto; max-height: 5; padding: 0 1; border-bottom: solid $panel;
+                              text-wrap: nowrap; text-overflow: ellipsis; }
     AlertsScreen #filter { display: none; }
     AlertsScreen #filter.-active { display: block; }
     AlertsScreen #alerts-hint { height: 1; padding: 0 1; color: $text-muted; }

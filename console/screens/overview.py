@@ -49,7 +49,7 @@ def campus_summary(snapshot: Snapshot) -> Text:
     )
 
 
-def top_alerts(alerts: tuple[Alert, ...], limit: int = 5) -> Text:
+def top_alerts(alerts: tuple[Alert, ...], limit: int = 12) -> Text:
     """The worst, newest active alerts, one line each (all of them are on the Alerts screen)."""
     active = order_alerts(tuple(a for a in alerts if a.state != AlertState.CLEARED), AlertOrder.SEVERITY)
     if not active:
@@ -67,7 +67,9 @@ def top_alerts(alerts: tuple[Alert, ...], limit: int = 5) -> Text:
         ))
     if len(active) > limit:
         lines.append(Text(f"… {len(active) - limit} more: press 2 for Alerts", style="dim"))
-    return Text("\n").join(lines)
+    joined = Text("\n").join(lines)
+    joined.no_wrap, joined.overflow = True, "ellipsis"
+    return joined
 
 
 class OverviewScreen(ConsoleScreen):
@@ -78,7 +80,9 @@ class OverviewScreen(ConsoleScreen):
     OverviewScreen #summary { height: 1; padding: 0 1; }
     OverviewScreen #legend { height: 1; padding: 0 1; }
     OverviewScreen #rack-line { height: 1; padding: 0 1; background: $panel; }
-    OverviewScreen #top-alerts { height: auto; max-height: 6; padding: 0 1; }
+    OverviewScreen FloorMap { height: auto; max-height: 75%; }
+    OverviewScreen #top-alerts { height: 1fr; min-height: 2; padding: 0 1; text-wrap: nowrap;
+                                 text-overflow: ellipsis; }
     """
 
     def compose_body(self) -> ComposeResult:
