@@ -143,3 +143,20 @@ async def test_console_shows_rejections_by_reason() -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: "Rejected by reason" not in shown_text(app), "the breakdown closed")
     assert not math.isnan(app.pipeline.stream_time)
+
+
+async def test_a_value_too_big_to_store_is_refused_not_stored_as_infinity() -> None:
+    # 1e300 is a finite double, but the engine keeps float32: stored, it would read as +inf
+    # and trip every limit. It is refused as non-finite instead, and the previous value stays.
+    messages = [rack_sample(0, NOW, NOW, inlet=24.0), rack_sample(1, NOW + 1, NOW + 1, inlet=1e300),
+                rack_sample(2, NOW + 2, NOW + 2, inlet=-1e39)]
+    pipeline = _pipeline(messages, batch=1)
+    await pipeline.ingest()
+    frames: list[Frame] = []
+    await pipeline.deliver_frame(frames.append)
+
+    engine = pipeline.engine
+    assert pipeline.source_error is None
+    assert frames[0].snapshot.stats.rejected.get("non_finite") == 2
+    assert engine.latest[engine.registry.index[INLET]] == 24.0
+    assert not any(t.rule == "limit" for t in frames[0].transitions)
