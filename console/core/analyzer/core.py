@@ -23,6 +23,9 @@ from console.core.views import build_snapshot
 from sensors.messages import RawMessage
 
 SAMPLE_TIME = re.compile(rb'"ts"\s*:\s*(-?[0-9][0-9.eE+-]*)')
+PENDING_LIMIT = 100_000
+"""Messages held for one second of stream time before they are evaluated anyway (a stream of
+messages without ``ts``, or one publisher's clock far ahead, must not hold everything back)."""
 RESTORE_GRACE_S = 600.0
 """Stream seconds a restored alert waits for its subject to report before it is cleared."""
 
@@ -115,6 +118,8 @@ class AnalyzerCore:
                     out.extend(self.flush())
                     self._open_second = second
             self._pending.append(message)
+            if len(self._pending) >= PENDING_LIMIT:
+                out.extend(self.flush())
         return out
 
     def flush(self) -> list[Publication]:

@@ -44,6 +44,10 @@ class OutputPublisher:
             self._idle.clear()
             self._ready.set()
 
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
     async def drained(self) -> None:
         """Wait until everything queued so far has been acknowledged by the broker."""
         await self._idle.wait()

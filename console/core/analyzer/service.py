@@ -27,6 +27,11 @@ from sensors.mqtt_client import Backoff, ConnectionSettings
 from sensors.mqtt_source import ConnectionState, MqttSource
 from sensors.sanitize import sanitize_text
 
+MAX_HOLD_S = 2.0
+"""Wall seconds a busy stream may go without an evaluation."""
+DRAIN_TIMEOUT_S = 10.0
+"""How long a stopping analyzer waits for the broker to take its last publications."""
+
 
 class _V5Settings:
     """The same broker over MQTT 5, which shared subscriptions (``$share``) are defined in."""
@@ -99,7 +104,10 @@ class Analyzer:
             self.publisher.send(self.core.flush())
             if self.core.stats.evaluations:
                 self.publisher.send(self.core.rollups())  # leave the latest picture retained
-            await self.publisher.drained()
+            try:
+                await asyncio.wait_for(self.publisher.drained(), DRAIN_TIMEOUT_S)
+            except TimeoutError:
+                self._say(f"broker unreachable: {self.publisher.queued} publication(s) not sent")
         finally:
             for task in (pump, sender):
                 if task is not None:
@@ -112,8 +120,9 @@ class Analyzer:
             queue.put_nowait(batch)
 
     async def _loop(self, queue: asyncio.Queue[list[RawMessage]], pump: asyncio.Task) -> None:
-        last_said = time.monotonic()
+        last_said = last_flush = time.monotonic()
         stopping = asyncio.create_task(self._stopping.wait())
+        evaluations = 0
         try:
             while not self._stopping.is_set():
                 getter = asyncio.create_task(queue.get())
@@ -128,7 +137,11 @@ class Analyzer:
                     self.publisher.send(self.core.feed(getter.result()))
                 else:
                     getter.cancel()
+                if getter not in done or time.monotonic() - last_flush >= MAX_HOLD_S:
+                    # Quiet stream, or a busy one whose stream second never closes (a clock far ahead).
                     self.publisher.send(self.core.flush())
+                if self.core.stats.evaluations != evaluations:
+                    evaluations, last_flush = self.core.stats.evaluations, time.monotonic()
                 if self.progress is not None and time.monotonic() - last_said >= 10.0:
                     last_said = time.monotonic()
                     self._say(self.status_line())
