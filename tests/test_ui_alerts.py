@@ -102,3 +102,13 @@ async def test_filter_narrows_the_list(broker) -> None:
         assert table.row_count == 0
         await pilot.press("escape")
         await wait_for(pilot, lambda: table.shown, "the filter cleared")
+
+
+async def test_connection_bar_follows_the_broker(broker) -> None:
+    app = _app(broker.url, bell=False)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await wait_for(pilot, lambda: "● connected" in shown_text(app), "connected")
+        broker.stop()
+        await wait_for(pilot, lambda: "● reconnecting" in shown_text(app), "reconnecting")
+        broker.start()
+        await wait_for(pilot, lambda: "● connected" in shown_text(app), "connected again")

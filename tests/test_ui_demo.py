@@ -113,3 +113,19 @@ async def test_q_quits() -> None:
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, "the app to exit")
     assert app.return_value == 0
+
+
+async def test_command_palette_goes_to_a_rack() -> None:
+    app = demo_app(ticks=2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: _frames_with_racks(app), "a frame with every rack")
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"rack: go to s1/h1/r03/rk04")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DrilldownScreen), "the rack's drill-down")
+        assert app.screen.path == ("s1", "h1", "r03", "rk04")
+        await pilot.press("escape", "escape", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the overview")
+        assert app.screen.query_one(FloorMap).cursor_rack == "s1/h1/r03/rk04"

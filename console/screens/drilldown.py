@@ -236,7 +236,7 @@ class DrilldownScreen(ConsoleScreen):
             for row, old in zip(rows, self._shown, strict=True):
                 for column, cell, before in zip(columns, row.cells, old.cells, strict=True):
                     if cell != before:
-                        table.update_cell(row.key, column, cell)
+                        table.update_cell(row.key, column, cell, update_width=True)
         self._shown = rows
         self._draw_meta(snapshot)
 

@@ -42,6 +42,6 @@ class AlertBanner(Static):
                 f"▲ {len(critical)} CRITICAL  ",
                 wire_text(newest.key, max_length=40), "  ",
                 wire_text(newest.message, max_length=60),
-                "   [2] alerts  [a] ack",
+                "   2: alerts, a: acknowledge",
                 no_wrap=True, overflow="ellipsis",
             ))
