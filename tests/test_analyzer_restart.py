@@ -71,3 +71,42 @@ async def test_restart_restores_alerts_and_reports_nothing_twice(broker: Mosquit
     assert cleared >= LIVE_AT_KILL
     assert {alert.id for alert in await read_alert_state(settings, out, "row1")}.isdisjoint(LIVE_AT_KILL)
     assert {a.id for a in await read_alert_state(settings, out, "row2")} <= neighbours
+
+
+async def test_broker_restart_mid_run_loses_no_transition(broker: MosquittoBroker) -> None:
+    settings = settings_of(broker.url)
+    sim = simulator(("leak@20+60:r01/rk01",))
+    analyzer = Analyzer(settings, ROW_1, idle_flush_s=0.5)
+    task = await started(analyzer)
+    await publish(broker.url, stream(sim, 40))
+    await wait_until(lambda: analyzer.core.evaluated_until == START + 40, 30, "the first part")
+    await asyncio.wait_for(analyzer.publisher.drained(), 10)
+    assert analyzer.core.stats.raised == 1
+
+    broker.restart()  # SIGTERM: Mosquitto saves the retained alert state
+    await wait_until(lambda: analyzer.source.connections == 2 and analyzer.source.state == "connected", 30,
+                     "the analyzer to subscribe again")
+    async with Collector(broker.url, ["rackwatch/v1/alerts/#"]) as collector:
+        await publish(broker.url, stream(sim, 80, initial=False))
+        await wait_until(lambda: analyzer.core.evaluated_until == START + 120, 30, "the second part")
+        await finish(analyzer, task)
+        leak = "rackwatch/v1/alerts/state/s1/h1/r01/rk01/rack/leak/leak"
+        await wait_until(lambda: (leak, b"", False) in collector.messages, 10, "the leak's state deleted")
+    retained = [payload for topic, payload, retain in collector.messages if retain]
+    assert [orjson.loads(p)["key"] for p in retained] == ["s1/h1/r01/rk01/rack/leak"]  # kept over the restart
+    transitions = [orjson.loads(p) for t, p, _ in collector.messages if "/transitions/" in t]
+    assert [(t["key"], t["state"]) for t in transitions] == [("s1/h1/r01/rk01/rack/leak", "cleared")]
+    assert await read_alert_state(settings, OutTopics(), "row1") == []
+
+
+async def test_waits_for_a_broker_that_is_not_up_yet(broker: MosquittoBroker) -> None:
+    broker.stop()
+    said: list[str] = []
+    analyzer = Analyzer(settings_of(broker.url), ROW_1, progress=said.append)
+    task = asyncio.create_task(analyzer.run())
+    await wait_until(lambda: any("cannot read the retained alert state yet" in s for s in said), 20,
+                     "the analyzer to say it waits")
+    broker.start()
+    await wait_until(lambda: analyzer.source.state == "connected", 40, "the analyzer to connect")
+    await finish(analyzer, task)
+    assert any("restored 0 live alert(s)" in s for s in said)

@@ -32,21 +32,20 @@ async def read_alert_state(
     """Every retained alert state of ``partition`` (all partitions if None)."""
     marker = f"{out.prefix}/analyzer/sync/{uuid.uuid4().hex}"
     found: dict[str, StoredAlert] = {}
-    async with settings.client() as client:
+    async with asyncio.timeout(timeout), settings.client() as client:
         await client.subscribe(out.state_filter(), qos=1)
         await client.subscribe(marker, qos=1)
         await client.publish(marker, b"sync", qos=1)
-        async with asyncio.timeout(timeout):
-            async for message in client.messages:
-                topic = message.topic.value
-                if topic == marker:
-                    break
-                payload = message.payload if isinstance(message.payload, bytes) else b""
-                alert = decode_state(payload)
-                if alert is None or out.state(alert.key, alert.rule) != topic:
-                    continue
-                if partition is None or alert.partition == partition:
-                    found[alert.id] = alert
+        async for message in client.messages:
+            topic = message.topic.value
+            if topic == marker:
+                break
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            alert = decode_state(payload)
+            if alert is None or out.state(alert.key, alert.rule) != topic:
+                continue
+            if partition is None or alert.partition == partition:
+                found[alert.id] = alert
         with contextlib.suppress(aiomqtt.MqttError):
             await client.unsubscribe([out.state_filter(), marker])
     return list(found.values())

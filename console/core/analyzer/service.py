@@ -80,14 +80,18 @@ class Analyzer:
         self._stopping.set()
 
     async def _restore(self) -> None:
-        backoff = Backoff()
+        backoff = Backoff(first=0.5, cap=30.0, floor=0.5)
         while True:
             try:
                 alerts = await read_alert_state(self.settings, self.out, self.partition.name)
                 break
             except (aiomqtt.MqttError, TimeoutError, OSError) as error:
-                self._say(f"reading retained alert state: {error}; retrying")
-                await asyncio.sleep(backoff.next_delay())
+                detail = sanitize_text(str(error) or type(error).__name__)
+                self._say(f"cannot read the retained alert state yet ({detail}); retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff.next_delay())
+                if self._stopping.is_set():
+                    return
         count = self.core.restore(alerts)
         self._say(f"restored {count} live alert(s) of partition {self.partition.name}")
 
