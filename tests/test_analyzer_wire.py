@@ -86,5 +86,7 @@ def test_malformed_retained_state_is_ignored(payload: bytes) -> None:
 def test_sample_time_is_read_without_a_full_decode() -> None:
     assert sample_time(b'{"ts": 1767225600.5, "seq": 1}') == 1767225600.5
     assert sample_time(b'{"ts":1.5e9,"seq":1}') == 1.5e9
+    assert sample_time(b'{"seq": 1, "gpus": [' + b'{"temp_c": 60.0}, ' * 40 + b'{}], "ts": 7.0}') == 7.0
+    assert sample_time(b'{"detail": "\\"ts\\": 5", "ts": 8}') == 8.0
     assert sample_time(b"online") is None
     assert sample_time(b'{"ts": "soon"}') is None

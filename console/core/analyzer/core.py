@@ -32,7 +32,7 @@ RESTORE_GRACE_S = 600.0
 
 def sample_time(payload: bytes) -> float | None:
     """The ``ts`` of a wire payload, found without a full decode; None where there is none."""
-    found = SAMPLE_TIME.search(payload, 0, 256)
+    found = SAMPLE_TIME.search(payload)
     if found is None:
         return None
     try:
