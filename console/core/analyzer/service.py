@@ -71,8 +71,6 @@ class Analyzer:
         self.source = MqttSource(source_settings, partition.subscriptions(), qos=1, queue_size=200_000,
                                  on_state_change=self._on_input_state)
         self.publisher = OutputPublisher(settings)
-        self.restored_ready = asyncio.Event()
-        """Set once the retained alert state is loaded and the source is subscribing."""
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -97,13 +95,14 @@ class Analyzer:
 
     async def run(self) -> None:
         sender = asyncio.create_task(self.publisher.run(), name="analyzer-publisher")
-        queue: asyncio.Queue[list[RawMessage]] = asyncio.Queue()
+        # Small on purpose: when scoring falls behind, the source's own bounded buffer fills and
+        # drops (counted) instead of this queue growing without bound.
+        queue: asyncio.Queue[list[RawMessage]] = asyncio.Queue(maxsize=4)
         pump: asyncio.Task | None = None
         try:
             if self.restore:
                 await self._restore()
             pump = asyncio.create_task(self._pump(queue), name="analyzer-source")
-            self.restored_ready.set()
             await self._loop(queue, pump)
             self.publisher.send(self.core.flush())
             if self.core.stats.evaluations:
@@ -121,7 +120,7 @@ class Analyzer:
 
     async def _pump(self, queue: asyncio.Queue[list[RawMessage]]) -> None:
         async for batch in self.source.batches():
-            queue.put_nowait(batch)
+            await queue.put(batch)
 
     async def _loop(self, queue: asyncio.Queue[list[RawMessage]], pump: asyncio.Task) -> None:
         last_said = last_flush = time.monotonic()
