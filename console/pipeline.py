@@ -21,6 +21,10 @@ from sensors.messages import RawMessage
 
 EVALUATE_EVERY = 1.0
 """Seconds of stream time between rule evaluations."""
+UI_SHARE = 0.5
+"""After a batch that took t seconds of engine work, the pipeline pauses t * UI_SHARE seconds (at
+most a third of the time goes to the UI; a 1 Hz full hall costs the engine about 80 ms a second,
+so only a backlog, such as an unpaced demo, is slowed by this)."""
 
 
 class BatchSource(Protocol):
@@ -180,17 +184,25 @@ class Pipeline:
                         self.evaluator = StreamEvaluator(self.engine)
                         self._pending.clear()
                     self._rewound = False
+                    began = time.perf_counter()
                     transitions = await asyncio.to_thread(self.evaluator.feed, batch)
+                    spent = time.perf_counter() - began
                 self.messages += len(batch)
                 self._pending += transitions
                 self._dirty = True
+                # The engine's thread holds the GIL while it works: leave the event loop a share
+                # of the time so keys and frames keep flowing even when batches queue up.
+                await asyncio.sleep(spent * UI_SHARE)
         except Exception as error:  # shown on screen: the console keeps running on what it has
             self.source_error = f"{type(error).__name__}: {error}"
 
     async def frames(self, deliver: Callable[[Frame], None]) -> None:
         """Every frame interval, evaluate idle time (live) and deliver a fresh frame."""
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self.frame_interval)
+            due = max(due + self.frame_interval, loop.time())
+            await asyncio.sleep(due - loop.time())
             await self.deliver_frame(deliver)
 
     async def deliver_frame(self, deliver: Callable[[Frame], None]) -> None:
