@@ -118,6 +118,7 @@ class MqttSource:
         self._client: aiomqtt.Client | None = None
         self._generation = 0
         self._unacked: list[tuple[int, int, int]] = []
+        """(connection generation, packet id, QoS) handed out, not yet committed by the consumer."""
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
         if state is self.state and detail == self.last_error:
@@ -245,17 +246,24 @@ class MqttSource:
         Messages that came over an earlier, broken connection are not acknowledged: their
         packet ids mean nothing on the new connection and the broker redelivers them.
         """
+        handed_out, self._unacked = self._unacked, []
+        self._send_acks(handed_out)
+        return len(handed_out)
+
+    def _send_acks(self, acks: list[tuple[int, int, int]]) -> None:
         client = self._client
-        acked = 0
-        for generation, mid, qos in self._unacked:
+        for generation, mid, qos in acks:
             if client is not None and generation == self._generation:
                 client._client.ack(mid, qos)
-                acked += 1
-        self._unacked.clear()
-        return acked
 
-    async def batches(self, max_batch: int = 5000) -> AsyncIterator[list[RawMessage]]:
-        """Yield what has arrived, in arrival order, waiting while nothing has."""
+    async def batches(
+        self, max_batch: int = 5000, idle_tick: float | None = None
+    ) -> AsyncIterator[list[RawMessage]]:
+        """Yield what has arrived, in arrival order, waiting while nothing has.
+
+        With ``idle_tick`` an empty batch comes after that many seconds without a message,
+        so a consumer that groups work (the recorder's flush) can finish it when traffic pauses.
+        """
         runner = asyncio.create_task(self._run(), name="mqtt-source")
         try:
             while True:
@@ -263,12 +271,16 @@ class MqttSource:
                     self._arrived.clear()
                     waiter = asyncio.create_task(self._arrived.wait())
                     try:
-                        done, _ = await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
+                        done, _ = await asyncio.wait(
+                            {waiter, runner}, timeout=idle_tick, return_when=asyncio.FIRST_COMPLETED
+                        )
                     finally:
                         waiter.cancel()
                     if runner in done:
                         runner.result()
                         return
+                    if not done:
+                        yield []
                     continue
                 yield self._take(max_batch)
         finally:

@@ -68,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="MQTT client id of the persistent session (default %(default)s); "
         "two recorders must not share one",
     )
+    parser.add_argument(
+        "--flush-batch", type=int, default=16, metavar="N",
+        help="fsync and acknowledge at least every N messages (default 16); keep it below the "
+        "broker's max_inflight_messages (Mosquitto default 20), which caps unacknowledged messages",
+    )
     parser.add_argument("--keepalive", type=int, default=15, metavar="SECONDS",
                         help="MQTT keepalive; a dead link is noticed within about twice this (default 15)")
     parser.set_defaults(run=run)
@@ -120,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     rotate_every = parse_duration(args.rotate_every) if args.rotate_every else None
     if args.keepalive < 1:
         raise UsageError("--keepalive must be at least 1 second")
+    if args.flush_batch < 1:
+        raise UsageError("--flush-batch must be at least 1")
     _check_out(args.out, rotating=bool(rotate_size or rotate_every))
     settings = dataclasses.replace(connection_settings(args), keepalive=args.keepalive)
     progress = ProgressLine(sys.stderr)
@@ -156,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot create --out {args.out}: {error.strerror}") from None
     recorder = Recorder(
         source, sink, on_progress=lambda stats: progress.show(stats, source.state.value),
-        progress_interval=progress.interval,
+        progress_interval=progress.interval, flush_batch=args.flush_batch,
     )
     try:
         asyncio.run(_record_until_stopped(recorder))
