@@ -1,6 +1,6 @@
 """Credentials and rights (issue 8, item 5), against a Mosquitto that requires a password.
 
-The password reaches rackwatch only through RACKWATCH_MQTT_PASSWORD (or --password-file) and
+The password reaches rackwatch only through RACKWATCH_MQTT_PASSWORD or --password-file and
 must never come back out: not on stdout or stderr, not in a log record, not on the screen, not
 in the recorded log, not in /proc/<pid>/cmdline. Refused credentials give one clear line and a
 slow retry rather than a reconnect loop. A console needs read rights only: with an ACL that
@@ -133,8 +133,13 @@ async def test_the_password_never_comes_back_out(
     recorder = Proc("record", "--broker", auth_broker.url, "--topic", "dc/#", "--out", str(log),
                     "--client-id", "rel-secret", "--keepalive", "5",
                     env=_env("recorder", secrets["recorder"]))
-    agent = Proc("agent", "host", "--broker", auth_broker.url, "--interval", "0.5", "-v", "--node", "sn1",
-                 "--rack", "rk05", "--row", "r02", env=_env("agent", secrets["agent"]))
+    password_file = tmp_path / "agent.pw"  # the other way in: a file only its owner can read
+    password_file.touch(mode=0o600)
+    password_file.write_text(secrets["agent"] + "\n")
+    agent_env = _env("agent", "")
+    del agent_env[PASSWORD_ENV]
+    agent = Proc("agent", "host", "--broker", auth_broker.url, "--password-file", str(password_file),
+                 "--interval", "0.5", "-v", "--node", "sn1", "--rack", "rk05", "--row", "r02", env=agent_env)
     procs += [recorder, agent]
     _as_user(monkeypatch, "ops", secrets["ops"])
     app = _connect_app(auth_broker.url)
