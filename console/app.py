@@ -284,6 +284,9 @@ class RackwatchApp(App[int]):
             self._redraw_status()
 
     def action_jump(self, direction: int) -> None:
+        if direction < 0 and not getattr(self.controls, "can_go_back", True):
+            self.notify("the demo cannot go back in time; ] skips ahead", timeout=3)
+            return
         if self.controls is not None:
             self.controls.seek(direction * self.settings.jump_seconds)
             self._redraw_status()

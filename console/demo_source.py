@@ -20,20 +20,19 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 class DemoClock:
     """Paces the simulator: pause, faster/slower, and skipping ahead (a simulation cannot go back)."""
 
+    can_go_back = False
+
     def __init__(self, speed: float = 1.0) -> None:
         self.speed = speed
         self.paused = False
         self.skip_seconds = 0.0
+        self._due = 0.0
         self._running = asyncio.Event()
         self._running.set()
 
     def pause(self) -> None:
         self.paused = True
         self._running.clear()
-
-    def resume(self) -> None:
-        self.paused = False
-        self._running.set()
 
     def faster(self) -> None:
         self.speed = next((s for s in SPEEDS if s > self.speed), self.speed)
@@ -47,14 +46,27 @@ class DemoClock:
             self.skip_seconds += seconds
 
     async def wait(self, interval: float) -> None:
-        """Wait one tick's worth of wall time at the current speed (none while skipping)."""
+        """Wait until the next tick is due at the current speed (not at all while skipping).
+
+        Ticks are paced against a deadline, so the time the engine spends on a tick counts
+        toward the wait; when the engine falls behind, the demo runs as fast as it can without
+        bursting to catch up.
+        """
         await self._running.wait()
+        loop = asyncio.get_running_loop()
         if self.skip_seconds > 0:
             self.skip_seconds = max(0.0, self.skip_seconds - interval)
+            self._due = loop.time()
             await asyncio.sleep(0)
             return
-        await asyncio.sleep(interval / self.speed)
+        self._due = max(self._due + interval / self.speed, loop.time())
+        await asyncio.sleep(self._due - loop.time())
         await self._running.wait()
+
+    def resume(self) -> None:
+        self.paused = False
+        self._due = 0.0
+        self._running.set()
 
 
 def as_raw(message: Outgoing, received: float) -> RawMessage:
