@@ -263,3 +263,20 @@ def test_missing_values_never_alert():
             body["metrics"]["power_kw"] = None
         stream.append((T0 + i, [message(f"{RACK}/rack", T0 + i, i, body)]))
     assert run(engine, stream) == []
+
+
+def test_forecast_toward_a_lower_limit():
+    engine = Engine()
+    engine.ingest([RawMessage(T0, f"dc/{CDU}/meta", encode_payload({"design_flow_lpm": 300.0}))])
+    rng = np.random.default_rng(9)
+    stream = []
+    for i in range(1900):
+        flow = 300.0 - max(0, i - 200) * 0.1
+        body = steady_cdu(i, rng, 250 + rng.normal(0, 1.0))
+        body["metrics"]["flow_lpm"] = flow + rng.normal(0, 1.0)
+        stream.append((T0 + i, [message(CDU, T0 + i, i, body)]))
+    transitions = run(engine, stream)
+    forecast = raised(transitions, "forecast", f"{CDU}/flow_lpm")
+    critical = [t for t in raised(transitions, "limit", f"{CDU}/flow_lpm") if str(t.severity) == "critical"]
+    assert forecast and critical and critical[0].ts - forecast[0].ts >= 300
+    assert "toward 150" in forecast[0].message and "critical in ~" in forecast[0].message

@@ -180,8 +180,8 @@ class Engine:
         else:
             limits = resolve_limits(kind, metric, meta, meta, self.config.limit_overrides)
         self.limits.set(channel, limits)
-        crit = limits[1]
-        self.masks["forecast"][channel] = not np.isnan(crit) and not is_leak(metric)
+        has_critical = not (np.isnan(limits[1]) and np.isnan(limits[3]))
+        self.masks["forecast"][channel] = has_critical and not is_leak(metric)
 
     def _maybe_imbalance(self, device: str) -> None:
         found = [self.registry.index.get(f"{device}/{phase}") for phase in PHASES]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from console.core.detectors.forecast import forecast_level, rate_level
+from console.core.detectors.forecast import forecast_both, rate_level
 from console.core.detectors.peers import peer_level
 from console.core.detectors.robust import deviation_level
 from console.core.hysteresis import UNKNOWN, Changes
@@ -96,10 +96,12 @@ class RuleEvaluation:
         levels["deviation"] = deviation
         levels["peer"] = peer_level(self.peer_z, active["peer"], cfg.peer.z_enter, cfg.peer.z_exit)
         levels["flatline"] = e.flatline.level(now, count, masks["flatline"])
-        forecast, eta = forecast_level(
-            level, slope, e.limits.crit_hi[:count], active["forecast"], cfg.forecast.horizon_s,
-            cfg.forecast.clear_horizon_factor, cfg.forecast.min_rise_per_min / 60.0,
-            cfg.forecast.max_distance_frac,
+        lim = e.limits
+        bounds = (lim.warn_hi[:count], lim.crit_hi[:count], lim.warn_lo[:count], lim.crit_lo[:count])
+        forecast, eta = forecast_both(
+            level, slope, bounds, active["forecast"], horizon_s=cfg.forecast.horizon_s,
+            clear_factor=cfg.forecast.clear_horizon_factor, min_slope=cfg.forecast.min_rise_per_min / 60.0,
+            max_distance_frac=cfg.forecast.max_distance_frac,
         )
         warm = e.trend.samples[:count] >= cfg.forecast.warmup_samples
         forecast[~(masks["forecast"] & fresh & warm) | device_held] = UNKNOWN
@@ -201,7 +203,8 @@ class RuleEvaluation:
             eta = float(self.eta[channel])
             minutes = max(1, math.ceil(eta / 60.0)) if math.isfinite(eta) else 0
             per_min = float(self.slope[channel]) * 60.0
-            return f"critical in ~{minutes} min ({metric} {value:.1f}, {per_min:+.2f}/min toward {crit_hi:g})"
+            target = crit_hi if per_min > 0 else crit_lo
+            return f"critical in ~{minutes} min ({metric} {value:.1f}, {per_min:+.2f}/min toward {target:g})"
         return rule
 
 

@@ -66,22 +66,42 @@ def forecast_level(
     level: np.ndarray,
     slope: np.ndarray,
     limit: np.ndarray,
+    warn: np.ndarray,
     active: np.ndarray,
     horizon_s: float,
     clear_factor: float,
     min_slope: float,
     max_distance_frac: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(1 where the line reaches ``limit`` within the horizon, seconds to the limit)."""
+    """(1 where the line rises to the upper ``limit`` within the horizon, seconds to the limit).
+
+    Only channels already near the limit are forecast: within ``max_distance_frac`` of its size
+    or twice the warn-to-limit gap, whichever is wider. For a lower limit pass everything negated.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         eta = np.where(slope > 0, (limit - level) / slope, np.inf)
         horizon = np.where(active > 0, horizon_s * clear_factor, horizon_s)
         rising = slope >= np.where(active > 0, 0.0, min_slope)
-        near = limit - level <= max_distance_frac * np.maximum(np.abs(limit), 1.0)
-        on = rising & near & (eta >= 0) & (eta <= horizon)
+        window = np.fmax(max_distance_frac * np.maximum(np.abs(limit), 1.0), 2.0 * np.abs(limit - warn))
+        on = rising & (limit - level <= window) & (eta >= 0) & (eta <= horizon)
     out = on.astype(np.int8)
     out[np.isnan(slope) | np.isnan(limit) | (level >= limit)] = -1
     return out, eta
+
+
+def forecast_both(
+    level: np.ndarray,
+    slope: np.ndarray,
+    limits: tuple[np.ndarray, ...],
+    active: np.ndarray,
+    **settings: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecast toward the upper and the lower critical limit; (level, seconds to the nearer)."""
+    warn_hi, crit_hi, warn_lo, crit_lo = limits
+    high, eta_high = forecast_level(level, slope, crit_hi, warn_hi, active, **settings)
+    low, eta_low = forecast_level(-level, -slope, -crit_lo, -warn_lo, active, **settings)
+    out = np.maximum(high, low)
+    return out, np.where(low > high, eta_low, eta_high)
 
 
 def rate_level(slope_per_h: np.ndarray, warn: float, crit: float, active: np.ndarray) -> np.ndarray:
