@@ -23,7 +23,7 @@ from console.commands.connection_args import connection_settings
 from console.commands.console_args import console_settings
 from console.core.alert_book import AlertBook
 from console.core.engine import Engine
-from console.pipeline import Pipeline, SourceStatus
+from console.pipeline import Pipeline, SourceStatus, StreamEvaluator
 from console.screens.alerts import AlertsScreen
 from console.settings import Settings
 from sensors.messages import RawMessage
@@ -103,3 +103,32 @@ def test_connect_keeps_its_alert_book_in_a_state_directory(tmp_path: Path) -> No
     assert book.path == tmp_path / "st" / "alerts.jsonl"
     default = parser.parse_args(["connect"])
     assert default.state_dir is not None and "rackwatch" in str(default.state_dir)
+
+
+def _hot_rack(seconds: range, xid_at: int | None = None) -> list[RawMessage]:
+    """A rack whose inlet stays at 40 °C (critical, ASHRAE-based limit) and a node, every second."""
+    messages = []
+    for second in seconds:
+        ts = NOW + second
+        gpu = {"temp_c": 60.0, "power_w": 500.0, "xid": [79] if second == xid_at else [], "throttle": []}
+        node = {"ts": ts, "seq": second, "boot": "st", "metrics": {"cpu_temp_c": 50.0}, "gpus": [gpu]}
+        rack = {"ts": ts, "seq": second, "boot": "st", "metrics": {"inlet_temp_c": 40.0, "leak": 0}}
+        messages += [RawMessage(ts, NODE, orjson.dumps(node), 1), RawMessage(ts, RACK, orjson.dumps(rack), 1)]
+    return messages
+
+
+def test_after_a_restart_alerts_still_true_stay_acknowledged_and_the_rest_clear(tmp_path: Path) -> None:
+    before = Engine(alert_book=AlertBook(tmp_path))
+    StreamEvaluator(before).feed(_hot_rack(range(60), xid_at=2))
+    live = {a.id: a for a in before.alerts.alerts()}
+    limit_id = next(ident for ident in live if ident.startswith("limit:") and "inlet_temp_c" in ident)
+    assert XID_ID in live
+    for ident in (limit_id, XID_ID):
+        assert before.alerts.acknowledge(ident)
+
+    after = Engine(alert_book=AlertBook(tmp_path))
+    StreamEvaluator(after).feed(_hot_rack(range(60, 400)))  # still hot; the GPU's XID was a one-off
+    now_live = {a.id: a for a in after.alerts.alerts()}
+    assert now_live[limit_id].state == "acknowledged", "a re-confirmed alert lost its acknowledgement"
+    assert XID_ID not in now_live, "an alert no detector raised again stayed up forever after the restart"
+    assert XID_ID in {a.id for a in after.alerts.cleared()}
