@@ -107,3 +107,25 @@ def test_scan_does_not_import_the_ui(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_simulated_fault_is_found_under_another_prefix(tmp_path):
+    from sensors.messages import RawMessage
+    from sensors.simulator import CampusConfig, Simulator, parse_scenario
+
+    campus = CampusConfig(rows=1, racks_per_row=3, nodes_per_rack=1)
+    sim = Simulator(campus=campus, seed=3, scenarios=[parse_scenario("leak@120")], start=T0, prefix="lab")
+    path = tmp_path / "sim.jsonl.zst"
+    with LogWriter(path, "sim", ["lab/#"]) as log:
+        for out in sim.initial_messages():
+            log.write(RawMessage(sim.now, out.topic, out.payload, out.qos, out.retain))
+        for _ in range(200):
+            for out in sim.tick():
+                log.write(RawMessage(sim.now, out.topic, out.payload, out.qos, out.retain))
+    label = sim.labels[0]
+    result = scan(str(path), "--prefix", "lab")
+    assert result.returncode == 1, result.stderr
+    leaks = [json.loads(line) for line in result.stdout.splitlines() if '"leak"' in line]
+    assert leaks and leaks[0]["key"] in label.keys and leaks[0]["ts"] >= label.start
+    wrong_prefix = scan(str(path))
+    assert wrong_prefix.returncode == 0 and "rejected" in wrong_prefix.stderr
