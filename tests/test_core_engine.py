@@ -141,3 +141,15 @@ def test_offline_status_is_stale_and_rack_alerts_group_behind_their_cdu():
     snapshot = engine.snapshot()
     assert snapshot.stats.sources_offline == 1
     assert snapshot.racks.stale.tolist() == [True, False], "an offline rack's numbers are not current"
+
+
+def test_a_device_inventing_metrics_is_capped_and_counted():
+    from console.core.channels import MAX_CHANNELS_PER_DEVICE
+
+    engine = Engine()
+    for batch in range(6):
+        metrics = {f"m{batch}_{i}": 1.0 for i in range(500)}
+        engine.ingest([message(f"{RACK}/rack", T0 + batch, batch, {"metrics": metrics})])
+    engine.evaluate(T0 + 6)
+    assert len(engine.registry) == MAX_CHANNELS_PER_DEVICE
+    assert engine.snapshot().stats.dropped == 6 * 500 - MAX_CHANNELS_PER_DEVICE

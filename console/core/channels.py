@@ -16,6 +16,10 @@ import numpy as np
 from console.core.rules import split_metric
 
 INITIAL_CAPACITY = 1024
+MAX_CHANNELS_PER_DEVICE = 2048
+"""A device announcing more metrics than this is hostile or broken: further ones are refused."""
+MAX_LAYOUTS = 100_000
+"""The layout cache is dropped and rebuilt past this many layouts (bounded memory)."""
 
 
 def grow(array: np.ndarray, capacity: int, fill: float | int) -> np.ndarray:
@@ -56,6 +60,7 @@ class ChannelRegistry:
         self.version = 0
         """Bumped whenever channels are added: group structures rebuild when it changes."""
         self._layouts: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self._kept: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._resize_listeners: list[Callable[[int], None]] = []
         self._add_listeners: list[Callable[[np.ndarray], None]] = []
 
@@ -85,14 +90,38 @@ class ChannelRegistry:
         return number
 
     def layout(self, device: str, kind: str, metrics: Sequence[str]) -> np.ndarray:
-        """Indices of a device's metrics in payload order (cached per layout)."""
+        """Indices of a device's metrics in payload order (cached per layout).
+
+        Metrics refused by the per-device cap are left out: then the result is shorter than
+        ``metrics`` and ``kept(device, metrics)`` says which readings it keeps.
+        """
         names = tuple(metrics)
         found = self._layouts.get((device, names))
         if found is not None:
             return found
-        indices = np.array([self.channel(device, kind, metric) for metric in names], dtype=np.intp)
+        if len(self._layouts) >= MAX_LAYOUTS:
+            self._layouts.clear()
+            self._kept.clear()
+        number = self.device(device, kind)
+        found_channels = []
+        keep = []
+        for metric in names:
+            key = f"{device}/{metric}" if device else metric
+            channel = self.index.get(key)
+            if channel is None and len(self.device_channels[number]) < MAX_CHANNELS_PER_DEVICE:
+                channel = self._add(key, number, metric)
+            keep.append(channel is not None)
+            if channel is not None:
+                found_channels.append(channel)
+        indices = np.array(found_channels, dtype=np.intp)
         self._layouts[(device, names)] = indices
+        if not all(keep):
+            self._kept[(device, names)] = np.array(keep, dtype=bool)
         return indices
+
+    def kept(self, device: str, metrics: Sequence[str]) -> np.ndarray:
+        """Which readings of a layout have a channel (all, unless the device hit its cap)."""
+        return self._kept[(device, tuple(metrics))]
 
     def channel(self, device: str, kind: str, metric: str) -> int:
         """Index of one channel, registering it (and its device) on first sight."""

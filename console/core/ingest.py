@@ -51,6 +51,8 @@ class MessageIngest:
         self.received = 0
         self.decoded = 0
         self.duplicates = 0
+        self.dropped = 0
+        """Readings refused because their device exceeded its channel cap."""
         self.messages_per_second = 0.0
         self._since_tick = 0
         self._last_tick = math.nan
@@ -78,8 +80,12 @@ class MessageIngest:
                     continue
                 kind = str(topic.kind)
                 indices = registry.layout(topic.device, kind, decoded.values)
+                readings = np.fromiter(decoded.values.values(), dtype=np.float32, count=len(decoded.values))
+                if indices.size != readings.size:
+                    readings = readings[registry.kept(topic.device, decoded.values)]
+                    self.dropped += len(decoded.values) - indices.size
                 channels.append(indices)
-                values.append(np.fromiter(decoded.values.values(), dtype=np.float32, count=indices.size))
+                values.append(readings)
                 times.append(decoded.ts)
                 devices.append(registry.device(topic.device, kind))
                 if decoded.xid:
@@ -99,7 +105,10 @@ class MessageIngest:
     def ingest_values(self, ts: float, row: Mapping[str, float], device: str = "") -> None:
         registry = self.engine.registry
         indices = registry.layout(device, "csv", row)
-        values = np.fromiter(row.values(), dtype=np.float32, count=indices.size)
+        values = np.fromiter(row.values(), dtype=np.float32, count=len(row))
+        if indices.size != values.size:
+            values = values[registry.kept(device, row)]
+            self.dropped += len(row) - indices.size
         self.received += 1
         self.decoded += 1
         self._since_tick += 1

@@ -135,7 +135,7 @@ def build_snapshot(engine: Engine, history_keys: Iterable[str]) -> Snapshot:
         received=ingest.received,
         decoded=ingest.decoded,
         rejected={str(reason): n for reason, n in engine.ingestor.decoder.rejects.by_reason.items()},
-        dropped=0,
+        dropped=ingest.dropped,
         duplicates=ingest.duplicates,
         messages_per_second=ingest.messages_per_second,
         sources_online=int((~device_stale & ~offline).sum()),
