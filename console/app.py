@@ -94,13 +94,13 @@ class RackwatchApp(App[int]):
         Binding("4", "switch_mode('security')", "Security", show=False),
         Binding("t", "next_theme", "Theme", show=False),
         Binding("b", "toggle_bell", "Bell on/off", show=False),
-        Binding("space", "pause", "Pause/resume replay", show=False),
-        Binding("plus,equals_sign", "faster", "Replay faster", show=False),
-        Binding("minus", "slower", "Replay slower", show=False),
-        Binding("left", "jump(-1)", "Replay: jump back", show=False, priority=True),
-        Binding("right", "jump(1)", "Replay: jump forward", show=False, priority=True),
-        Binding("left_square_bracket", "jump(-1)", "Replay: jump back", show=False),
-        Binding("right_square_bracket", "jump(1)", "Replay: jump forward", show=False),
+        Binding("space", "pause", "Pause/resume"),
+        Binding("plus,equals_sign", "faster", "Faster (replay, demo)", show=False),
+        Binding("minus", "slower", "Slower (replay, demo)", show=False),
+        Binding("left", "jump(-1)", "Jump back (replay)", show=False, priority=True),
+        Binding("right", "jump(1)", "Jump forward (replay, demo)", show=False, priority=True),
+        Binding("left_square_bracket", "jump(-1)", "Jump back (replay)", show=False),
+        Binding("right_square_bracket", "jump(1)", "Jump forward (replay, demo)", show=False),
     ]
 
     def __init__(self, settings: Settings, pipeline: Pipeline, controls: PlaybackControls | None = None,
@@ -116,6 +116,8 @@ class RackwatchApp(App[int]):
         """Critical alerts raised since start (each rang the bell unless muted)."""
         self.cleared: OrderedDict[str, Alert] = OrderedDict()
         """Recently cleared alerts, newest last: the history the Alerts screen can show."""
+        self._raised_at: dict[str, float] = {}
+        self._restarts_seen = 0
         for theme in THEMES.values():
             self.register_theme(theme)
         self.theme_names = list(THEMES)
@@ -135,6 +137,10 @@ class RackwatchApp(App[int]):
     @on(FrameReady)
     def _draw(self, message: FrameReady) -> None:
         frame = message.frame
+        if self.pipeline.restarts != self._restarts_seen:
+            self._restarts_seen = self.pipeline.restarts
+            self.cleared.clear()
+            self._raised_at.clear()
         self._remember_cleared(frame)
         self.frame = frame
         self._announce(frame)
@@ -144,13 +150,13 @@ class RackwatchApp(App[int]):
 
     def _remember_cleared(self, frame: Frame) -> None:
         """Keep cleared alerts (the snapshot holds live ones only), found again by their id."""
-        before = {a.id: a for a in self.frame.snapshot.alerts} if self.frame is not None else {}
         for transition in frame.transitions:
             ident = alert_id(transition.rule, transition.key)
             if transition.state != "cleared":
                 self.cleared.pop(ident, None)
+                self._raised_at.setdefault(ident, transition.ts)
                 continue
-            raised_at = before[ident].raised_at if ident in before else transition.ts
+            raised_at = self._raised_at.pop(ident, transition.ts)
             self.cleared[ident] = Alert(
                 id=ident, key=transition.key, rule=transition.rule, severity=Severity(transition.severity),
                 state=AlertState.CLEARED, raised_at=raised_at, updated_at=transition.ts,
@@ -245,8 +251,9 @@ class RackwatchApp(App[int]):
         self.push_screen(HelpScreen(self.help_sections()))
 
     def help_sections(self) -> list[tuple[str, list[BindingType]]]:
+        clock_actions = ("pause", "faster", "slower", "jump")
         app_keys = [b for b in self.BINDINGS if isinstance(b, Binding)
-                    and (self.controls is not None or "replay" not in (b.description or "").lower())]
+                    and (self.controls is not None or not b.action.startswith(clock_actions))]
         return [
             ("Everywhere", [*app_keys, Binding("ctrl+p", "command_palette", "Command palette")]),
             ("Overview (floor map)", [*OverviewScreen.BINDINGS, *FloorMap.BINDINGS]),

@@ -102,7 +102,7 @@ async def test_help_lists_every_key() -> None:
                             "Bell on/off", "Metric", "Drill down", "Back", "Filter", "Ack", "Silence",
                             "Order", "Command palette"):
             assert description in help_text, description
-        assert "Replay" not in help_text  # no replay keys outside a replay
+        assert "Jump back" not in help_text and "Pause" not in help_text  # no clock, no clock keys
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "help closed")
 
