@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 from sensors.logfile import LogReader, read_log
@@ -126,22 +126,25 @@ class ReplayClock:
 
 
 class LogSource:
-    """The messages of one log, as batches paced by ``clock`` (or at full speed).
+    """The messages of a log (or of the files of a rotated one, in order), as paced batches.
 
     ``position`` is the receive time of the last message handed out; ``rewinds`` counts
     jumps back, each announced by ``on_rewind()`` before the log is read again from its start.
+    Every file's header is checked up front, so a bad file is a LogFormatError at once.
     """
 
     def __init__(
         self,
-        path: Path | str,
+        path: Path | str | Sequence[Path | str],
         clock: ReplayClock | None = None,
         realtime: bool = True,
         max_batch: int = 5000,
         on_rewind: Callable[[], None] | None = None,
         stay_open: bool = False,
     ) -> None:
-        self.path = Path(path)
+        self.paths = [Path(path)] if isinstance(path, str | Path) else [Path(p) for p in path]
+        if not self.paths:
+            raise ValueError("no log to replay")
         self.clock = clock or ReplayClock()
         self.realtime = realtime
         self.max_batch = max_batch
@@ -150,16 +153,26 @@ class LogSource:
         """At the end of the log keep waiting for a jump back (the console) instead of ending."""
         self.rewinds = 0
         self.position = -math.inf
-        self._reader: LogReader = read_log(self.path)
-        self._messages: Iterator[RawMessage] = iter(self._reader)
+        headers = []
+        for each in self.paths:
+            with read_log(each) as reader:
+                headers.append(reader.header)
+        self.header = headers[0]
+        self._readers: list[LogReader] = []
+        self._messages: Iterator[RawMessage] = self._read_all()
         self._pending: RawMessage | None = next(self._messages, None)
-        self.header = self._reader.header
         self.first_time = self._pending.received if self._pending else math.nan
+
+    def _read_all(self) -> Iterator[RawMessage]:
+        for path in self.paths:
+            reader = read_log(path)
+            self._readers.append(reader)
+            yield from reader
 
     @property
     def skipped(self) -> int:
-        """Unreadable lines so far (a cut last line, for one)."""
-        return self._reader.skipped
+        """Unreadable lines so far in this pass (a cut last line, for one)."""
+        return sum(reader.skipped for reader in self._readers)
 
     @property
     def finished(self) -> bool:
@@ -168,10 +181,14 @@ class LogSource:
     def _advance(self) -> None:
         self._pending = next(self._messages, None)
 
+    def _close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+        self._readers = []
+
     def _rewind(self) -> None:
-        self._reader.close()
-        self._reader = read_log(self.path)
-        self._messages = iter(self._reader)
+        self._close()
+        self._messages = self._read_all()
         self._advance()
         self.position = -math.inf
         self.rewinds += 1
@@ -219,4 +236,4 @@ class LogSource:
                     continue
                 await self.clock.wait(min(self.clock.wall_seconds_until(self._pending.received), 1.0))
         finally:
-            self._reader.close()
+            self._close()

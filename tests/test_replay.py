@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sensors.logfile import LogWriter
+from sensors.logfile import LogFormatError, LogWriter
 from sensors.messages import RawMessage
 from sensors.replay import MAX_SPEED, LogSource, ReplayClock
 
@@ -140,3 +140,30 @@ async def test_realtime_source_at_high_speed_ends_with_the_log(tmp_path: Path) -
     source = LogSource(path, ReplayClock(speed=MAX_SPEED))
     got = [m async for batch in source.batches() for m in batch]
     assert got == messages
+
+
+def test_rotated_files_replay_as_one_log_and_rewind_to_the_first(tmp_path: Path) -> None:
+    first, second = tmp_path / "rec-000.jsonl.zst", tmp_path / "rec-001.jsonl"
+    messages = make_log(first, count=10)
+    later = [RawMessage(m.received + 10, m.topic, m.payload, m.qos) for m in messages]
+    with LogWriter(second, "mqtt://127.0.0.1:1883", ["dc/#"]) as writer:
+        for message in later:
+            writer.write(message)
+    fake = FakeTime()
+    clock = ReplayClock(monotonic=fake)
+    source = LogSource([first, second], clock)
+    source.due()
+    fake.value += 19
+    assert source.due() == messages[1:] + later
+    assert source.finished
+    clock.seek(-15)
+    assert source.due() == messages[:5]
+    assert source.rewinds == 1
+
+
+def test_a_bad_file_among_several_is_refused_up_front(tmp_path: Path) -> None:
+    good, bad = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    make_log(good, count=3)
+    bad.write_text("hello\n")
+    with pytest.raises(LogFormatError, match=r"b\.jsonl is not a rackwatch log"):
+        LogSource([good, bad])
