@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 
@@ -167,3 +168,20 @@ def test_a_bad_file_among_several_is_refused_up_front(tmp_path: Path) -> None:
     bad.write_text("hello\n")
     with pytest.raises(LogFormatError, match=r"b\.jsonl is not a rackwatch log"):
         LogSource([good, bad])
+
+
+async def test_stay_open_source_waits_at_the_end_for_a_jump_back(tmp_path: Path) -> None:
+    path = tmp_path / "open.jsonl"
+    messages = make_log(path, count=5, step=0.5)
+    clock = ReplayClock(speed=MAX_SPEED)
+    source = LogSource(path, clock, stay_open=True)
+    batches = source.batches()
+    got: list[RawMessage] = []
+    while len(got) < 5:
+        got += await asyncio.wait_for(anext(batches), 5)
+    assert got == messages
+    clock.seek(-100)
+    again = await asyncio.wait_for(anext(batches), 5)
+    assert again[0] == messages[0]
+    assert source.rewinds == 1
+    await batches.aclose()  # type: ignore[attr-defined]
