@@ -29,6 +29,8 @@ from sensors.messages import RawMessage
 
 LOG_VERSION = 1
 CHUNK_SIZE = 1 << 16
+MAX_LINE_BYTES = 64 << 20
+"""Far above any real message line (MQTT payloads in rackwatch are capped well below this)."""
 
 
 class LogFormatError(ValueError):
@@ -271,12 +273,22 @@ class LogReader:
         self.header: dict[str, Any] = self._read_header()
 
     def _iter_lines(self) -> Iterator[bytes]:
+        """Lines of the decompressed stream; one longer than MAX_LINE_BYTES is dropped and
+        counted, so a file that is not a log cannot make the reader hold all of it."""
         pending = b""
+        oversized = False
         for chunk in _decompressed_chunks(self._raw, self.compression):
             pending += chunk
             *lines, pending = pending.split(b"\n")
+            if oversized and lines:
+                lines[0] = b""  # the tail of the dropped line
+                oversized = False
             yield from lines
-        if pending:
+            if len(pending) > MAX_LINE_BYTES:
+                if not oversized:
+                    self.skipped += 1
+                oversized, pending = True, b""
+        if pending and not oversized:
             yield pending
 
     def _read_header(self) -> dict[str, Any]:

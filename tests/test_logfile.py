@@ -202,3 +202,19 @@ def test_rotation_by_time(tmp_path: Path) -> None:
     writer.close()
     assert len(writer.paths) == 2
     assert [m for p in writer.paths for m in read_log(p)] == messages
+
+
+def test_an_endless_line_is_dropped_not_held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sensors.logfile.MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr("sensors.logfile.CHUNK_SIZE", 256)
+    path = tmp_path / "log.jsonl"
+    write(path, sample(3))
+    header, *lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(header + lines[0] + b"x" * 5000 + b"\n" + b"".join(lines[1:]))
+    reader = read_log(path)
+    assert list(reader) == sample(3)
+    assert reader.skipped == 1
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\x00" * 10_000)
+    with pytest.raises(LogFormatError):
+        read_log(binary)
