@@ -90,6 +90,13 @@ def _check_out(out: Path, rotating: bool) -> None:
         raise UsageError(f"--out {out} exists; choose a new name (a log is never overwritten or appended to)")
 
 
+def human_bytes(count: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
 class ProgressLine:
     """What has been written, on stderr: one updating line on a terminal, else a line a minute."""
 
@@ -100,7 +107,7 @@ class ProgressLine:
 
     def show(self, stats: RecorderStats, state: str) -> None:
         text = (
-            f"recording [{state}] {stats.messages} messages, {stats.bytes_on_disk / 1e6:.1f} MB, "
+            f"recording [{state}] {stats.messages} messages, {human_bytes(stats.bytes_on_disk)} on disk, "
             f"{stats.rate:.0f} msg/s, {stats.duplicates} duplicates dropped"
         )
         if self.tty:
