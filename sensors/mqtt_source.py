@@ -261,10 +261,12 @@ class MqttSource:
     ) -> AsyncIterator[list[RawMessage]]:
         """Yield what has arrived, in arrival order, waiting while nothing has.
 
-        With ``idle_tick`` an empty batch comes after that many seconds without a message,
-        so a consumer that groups work (the recorder's flush) can finish it when traffic pauses.
+        With ``idle_tick`` one empty batch comes when that many seconds pass without a message
+        after some arrived, so a consumer that groups work (the recorder's flush) can finish it
+        when traffic pauses; an idle source then sleeps until the next message.
         """
         runner = asyncio.create_task(self._run(), name="mqtt-source")
+        tick_due = False
         try:
             while True:
                 if not self._buffer:
@@ -272,7 +274,9 @@ class MqttSource:
                     waiter = asyncio.create_task(self._arrived.wait())
                     try:
                         done, _ = await asyncio.wait(
-                            {waiter, runner}, timeout=idle_tick, return_when=asyncio.FIRST_COMPLETED
+                            {waiter, runner},
+                            timeout=idle_tick if tick_due else None,
+                            return_when=asyncio.FIRST_COMPLETED,
                         )
                     finally:
                         waiter.cancel()
@@ -280,8 +284,10 @@ class MqttSource:
                         runner.result()
                         return
                     if not done:
+                        tick_due = False
                         yield []
                     continue
+                tick_due = idle_tick is not None
                 yield self._take(max_batch)
         finally:
             runner.cancel()

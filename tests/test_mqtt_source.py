@@ -204,3 +204,22 @@ async def test_broker_that_never_answers_connect_times_out_and_retries(running: 
     for writer in held:
         writer.close()
     server.close()
+
+
+async def test_idle_tick_comes_once_per_pause(broker: MosquittoBroker) -> None:
+    source = MqttSource(settings_for(broker.url), ["dc/#"])
+    connected = asyncio.Event()
+    source.on_state_change = lambda state, detail: connected.set()
+    batches = source.batches(idle_tick=0.02)
+    first = asyncio.ensure_future(anext(batches))
+    await asyncio.wait_for(connected.wait(), 20)
+    while source.state is not ConnectionState.CONNECTED:
+        await asyncio.sleep(0.02)
+    await publish(broker, b"one")
+    assert [m.payload for m in await asyncio.wait_for(first, 20)] == [b"one"]
+    assert await asyncio.wait_for(anext(batches), 20) == []  # the pause after traffic
+    second = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0.1)  # several ticks' worth of silence: no stream of empty batches
+    await publish(broker, b"two")
+    assert [m.payload for m in await asyncio.wait_for(second, 20)] == [b"two"]
+    await batches.aclose()  # type: ignore[attr-defined]
