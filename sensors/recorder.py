@@ -111,7 +111,7 @@ class Recorder:
     latest ``max_delay`` seconds after the oldest waiting message arrived, which keeps the
     "a crash loses at most the last second" promise. ``flush_batch`` stays below the broker's
     in-flight window (Mosquitto ``max_inflight_messages``, default 20): the broker sends no
-    more until we acknowledge, so waiting for a full window would only stall.
+    more until we acknowledge, so a larger batch would wait for the idle tick every time.
     """
 
     def __init__(
