@@ -112,3 +112,19 @@ async def test_connection_bar_follows_the_broker(broker) -> None:
         await wait_for(pilot, lambda: "● reconnecting" in shown_text(app), "reconnecting")
         broker.start()
         await wait_for(pilot, lambda: "● connected" in shown_text(app), "connected again")
+
+
+async def test_silence_a_wider_pattern(broker) -> None:
+    app = _app(broker.url, bell=False)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await wait_for(pilot, lambda: "connected" in shown_text(app), "connected")
+        await _publish_fatal_xid(broker.port)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: "XID 79" in shown_text(app), "the XID alert listed")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SilenceScreen), "the silence prompt")
+        await pilot.press("shift+tab", "ctrl+a", "ctrl+k", *"s1/h1/r01/*", "tab", "ctrl+a", "ctrl+k", *"2h",
+                          "enter")
+        await wait_for(pilot, lambda: "(silenced)" in shown_text(app), "the alert shown silenced")
+        alert = next(a for a in app.frame.snapshot.alerts if a.key == XID_KEY)
+        assert 2 * 3600 - 60 <= alert.silenced_until - time.time() <= 2 * 3600 + 5

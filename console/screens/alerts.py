@@ -122,8 +122,8 @@ class AlertsScreen(ConsoleScreen):
     def _silence(self, message: AlertTable.SilenceRequested) -> None:
         alert: Alert = message.alert
 
-        def chosen(seconds: float | None) -> None:
-            if seconds is not None:
-                self.app.silence(alert.key, seconds)
+        def chosen(answer: tuple[str, float] | None) -> None:
+            if answer is not None:
+                self.app.silence(*answer)
 
         self.app.push_screen(SilenceScreen(alert.key), chosen)
