@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 
 SEEN_KEPT = 512
 """Recent seq numbers remembered per publisher for de-duplication."""
+CLOCK_AHEAD_S = 600.0
+CLOCK_BEHIND_S = 3600.0
+"""A sample time further than this ahead of (behind) its receive time comes from a wrong clock:
+stored, it would move stream time or land outside the history window. Refused as ``clock_skew``."""
+CLOCK_SKEW = "clock_skew"
+NON_FINITE = "non_finite"
+"""Also counted here: a finite double too large for the float32 store (it would read as inf)."""
 
 
 @dataclass(slots=True)
@@ -52,6 +59,8 @@ class MessageIngest:
         self.decoded = 0
         self.duplicates = 0
         self.dropped = 0
+        self.refused: dict[str, int] = {}
+        """Messages the codec accepted but the store refuses, by reason (merged into rejects)."""
         """Readings refused because their device exceeded its channel cap."""
         self.messages_per_second = 0.0
         self._since_tick = 0
@@ -60,6 +69,10 @@ class MessageIngest:
         self._throttling: dict[str, set[int]] = {}
 
     def ingest(self, messages: Iterable[RawMessage]) -> None:
+        with np.errstate(over="ignore"):  # a double past float32 becomes inf, then refused in _flush
+            self._ingest(messages)
+
+    def _ingest(self, messages: Iterable[RawMessage]) -> None:
         engine = self.engine
         registry = engine.registry
         channels: list[np.ndarray] = []
@@ -77,6 +90,9 @@ class MessageIngest:
                 topic = decoded.topic
                 if not self._accept(topic.device, decoded.boot, decoded.seq, decoded.ts):
                     self.duplicates += 1
+                    continue
+                if not -CLOCK_BEHIND_S <= decoded.ts - message.received <= CLOCK_AHEAD_S:
+                    self._refuse(CLOCK_SKEW)
                     continue
                 kind = str(topic.kind)
                 indices = registry.layout(topic.device, kind, decoded.values)
@@ -114,6 +130,10 @@ class MessageIngest:
         self._since_tick += 1
         self._flush([indices], [values], [ts], [registry.device(device, "csv")])
 
+    def _refuse(self, reason: str, count: int = 1) -> None:
+        self.refused[reason] = self.refused.get(reason, 0) + count
+        self.decoded -= count
+
     def _flush(
         self, channels: list[np.ndarray], values: list[np.ndarray], times: list[float], devices: list[int]
     ) -> None:
@@ -122,8 +142,22 @@ class MessageIngest:
         engine = self.engine
         sizes = np.fromiter((c.size for c in channels), dtype=np.intp, count=len(channels))
         stamps = np.asarray(times, dtype=np.float64)
-        engine.store(np.concatenate(channels), np.concatenate(values), np.repeat(stamps, sizes))
-        engine.stale.seen(np.asarray(devices, dtype=np.intp), stamps, len(engine.registry.devices))
+        indices = np.concatenate(channels)
+        readings = np.concatenate(values)
+        device_numbers = np.asarray(devices, dtype=np.intp)
+        overflow = np.isinf(readings)
+        if overflow.any():
+            owner = np.repeat(np.arange(len(channels)), sizes)
+            bad = np.zeros(len(channels), dtype=bool)
+            bad[owner[overflow]] = True
+            keep = ~bad[owner]
+            self._refuse(NON_FINITE, int(bad.sum()))
+            indices, readings = indices[keep], readings[keep]
+            sizes, stamps, device_numbers = sizes[~bad], stamps[~bad], device_numbers[~bad]
+            if not stamps.size:
+                return
+        engine.store(indices, readings, np.repeat(stamps, sizes))
+        engine.stale.seen(device_numbers, stamps, len(engine.registry.devices))
 
     def _accept(self, device: str, boot: str | None, seq: int, ts: float, watch: bool = True) -> bool:
         """False for a duplicate; observes gaps and restarts for the ``seq`` rule when ``watch``."""

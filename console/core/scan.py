@@ -202,7 +202,7 @@ def run_scan(
             out.close()
         if score_file is not None:
             score_file.close()
-    rejected = engine.ingestor.decoder.rejects.total
+    rejected = engine.ingestor.decoder.rejects.total + sum(engine.ingestor.refused.values())
     summary = (
         f"scan: {result.messages:,} {'rows' if is_csv(source) else 'messages'}, "
         f"{result.raised:,} alerts raised ({result.critical:,} critical), "

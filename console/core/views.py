@@ -64,6 +64,14 @@ def _pick(latest: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _rejected(engine: Engine) -> dict[str, int]:
+    """Codec rejections by reason plus the messages the store refused (clock skew, overflow)."""
+    out = {str(reason): n for reason, n in engine.ingestor.decoder.rejects.by_reason.items()}
+    for reason, count in engine.ingestor.refused.items():
+        out[reason] = out.get(reason, 0) + count
+    return out
+
+
 def _limits(engine: Engine, count: int) -> dict[str, tuple[float, float]]:
     """Warning and critical (high side) limit per key, rebuilt only when a limit changed."""
     cached = getattr(engine, "_limits_view", None)
@@ -134,7 +142,7 @@ def build_snapshot(engine: Engine, history_keys: Iterable[str]) -> Snapshot:
     stats = IngestStats(
         received=ingest.received,
         decoded=ingest.decoded,
-        rejected={str(reason): n for reason, n in engine.ingestor.decoder.rejects.by_reason.items()},
+        rejected=_rejected(engine),
         dropped=ingest.dropped,
         duplicates=ingest.duplicates,
         messages_per_second=ingest.messages_per_second,
