@@ -153,3 +153,18 @@ def test_a_device_inventing_metrics_is_capped_and_counted():
     engine.evaluate(T0 + 6)
     assert len(engine.registry) == MAX_CHANNELS_PER_DEVICE
     assert engine.snapshot().stats.dropped == 6 * 500 - MAX_CHANNELS_PER_DEVICE
+
+
+def test_wrong_clocks_and_float32_overflow_are_refused_and_counted():
+    engine = Engine()
+    rack = f"{RACK}/rack"
+    good = [message(rack, T0 + i, i, rack_body(24.0)) for i in range(5)]
+    ahead = RawMessage(T0 + 5, f"dc/{rack}",
+                       encode_payload({"ts": T0 + 5 + 86_400, "seq": 5, "boot": "b1", **rack_body(50.0)}))
+    huge = message(rack, T0 + 6, 6, rack_body(1e300))
+    engine.ingest([*good, ahead, huge])
+    engine.evaluate(T0 + 6)
+    stats = engine.snapshot().stats
+    assert stats.rejected == {"clock_skew": 1, "non_finite": 1}
+    assert stats.decoded == 5 and engine.stream_time == T0 + 4
+    assert engine.latest[engine.registry.index[f"{rack}/inlet_temp_c"]] == 24.0
