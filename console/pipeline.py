@@ -13,7 +13,7 @@ import asyncio
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from console.core.snapshot import AlertTransition, Snapshot
@@ -220,7 +220,10 @@ class Pipeline:
                 self._snapshot = await asyncio.to_thread(self.engine.snapshot, self.history_keys)
                 self._dirty = False
         transitions, self._pending = tuple(self._pending), []
-        deliver(Frame(self._snapshot, self.status(), self.stream_time, transitions))
+        status = self.status()
+        if self.source_error is not None:
+            status = replace(status, state="failed", detail=self.source_error)
+        deliver(Frame(self._snapshot, status, self.stream_time, transitions))
 
     async def run(self, deliver: Callable[[Frame], None]) -> None:
         """Ingest and draw until cancelled; after the source ends, keep drawing what it gave."""

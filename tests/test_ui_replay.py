@@ -101,3 +101,15 @@ async def test_markup_and_escapes_in_a_payload_render_literally(tmp_path: Path) 
         Console(file=out, force_terminal=True, color_system=None, highlight=False, width=400).print(*row)
         assert "\x1b" not in out.getvalue() and "\x9b" not in out.getvalue()
         assert "[bold red]FAKE[/]" in out.getvalue()
+
+
+async def test_a_log_cut_mid_line_is_replayed_up_to_the_cut(tmp_path: Path) -> None:
+    log = write_sim_log(tmp_path / "cut.jsonl", ticks=5)
+    data = log.read_bytes()
+    log.write_bytes(data[: len(data) - 40])  # a crash while writing the last line
+    app, _ = replay_app(log, speed=4096)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: _ended(app), "the end of the log")
+        assert app.pipeline.source_error is None
+        assert "replay 4096x ended" in shown_text(app)
+        assert "8 racks" in shown_text(app)
