@@ -97,8 +97,8 @@ class RackwatchApp(App[int]):
         Binding("space", "pause", "Pause/resume"),
         Binding("plus,equals_sign", "faster", "Faster (replay, demo)", show=False),
         Binding("minus", "slower", "Slower (replay, demo)", show=False),
-        Binding("left", "jump(-1)", "Jump back (replay)", show=False, priority=True),
-        Binding("right", "jump(1)", "Jump forward (replay, demo)", show=False, priority=True),
+        Binding("left", "arrow_jump(-1)", "Jump back (replay)", show=False, priority=True),
+        Binding("right", "arrow_jump(1)", "Jump forward (replay)", show=False, priority=True),
         Binding("left_square_bracket", "jump(-1)", "Jump back (replay)", show=False),
         Binding("right_square_bracket", "jump(1)", "Jump forward (replay, demo)", show=False),
     ]
@@ -251,7 +251,7 @@ class RackwatchApp(App[int]):
         self.push_screen(HelpScreen(self.help_sections()))
 
     def help_sections(self) -> list[tuple[str, list[BindingType]]]:
-        clock_actions = ("pause", "faster", "slower", "jump")
+        clock_actions = ("pause", "faster", "slower", "jump", "arrow_jump")
         app_keys = [b for b in self.BINDINGS if isinstance(b, Binding)
                     and (self.controls is not None or not b.action.startswith(clock_actions))]
         return [
@@ -263,11 +263,12 @@ class RackwatchApp(App[int]):
         ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("pause", "faster", "slower", "jump"):
-            if self.controls is None:
-                return False
-            if isinstance(self.focused, Input):
-                return False
+        clock_action = action in ("pause", "faster", "slower", "jump", "arrow_jump")
+        if clock_action and (self.controls is None or isinstance(self.focused, Input)):
+            return False
+        if action == "arrow_jump":
+            # Only a replay takes the arrows from the floor map: the demo cannot go back anyway.
+            return getattr(self.controls, "can_go_back", True)
         return True
 
     def action_pause(self) -> None:
@@ -297,6 +298,9 @@ class RackwatchApp(App[int]):
         if self.controls is not None:
             self.controls.seek(direction * self.settings.jump_seconds)
             self._redraw_status()
+
+    def action_arrow_jump(self, direction: int) -> None:
+        self.action_jump(direction)
 
     def _redraw_status(self) -> None:
         async def now() -> None:

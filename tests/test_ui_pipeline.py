@@ -9,6 +9,7 @@ from console.core.engine import Engine
 from console.demo_source import as_raw
 from console.pipeline import StreamEvaluator
 from console.settings import Settings
+from console.widgets.floor_map import FloorMap
 from sensors.simulator import CampusConfig, ScenarioSpec, Simulator
 from tests.ui_support import START, wait_for
 
@@ -60,8 +61,11 @@ async def test_pausing_the_demo_stops_the_simulator() -> None:
         assert source.done == held
         await pilot.press("space")
         await wait_for(pilot, lambda: source.done > held + 2, "ticks again after resume")
-        await pilot.press("left")
+        await pilot.press("left_square_bracket")
         assert clock.skip_seconds == 0  # no going back in a simulation
         before = source.simulator.now
-        await pilot.press("right")
+        await pilot.press("right_square_bracket")
         await wait_for(pilot, lambda: source.simulator.now >= before + 60, "a skip of 60 s of sim time")
+        cursor = app.screen.query_one(FloorMap).cursor_rack
+        await pilot.press("right")  # in the demo the arrows stay with the floor map
+        assert app.screen.query_one(FloorMap).cursor_rack != cursor

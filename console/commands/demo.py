@@ -17,7 +17,7 @@ def register(subparsers: Any) -> None:
                     "10 racks) playing the demo storyline: a failing GPU cold plate, a row losing "
                     "its cooling, a PDU past 80 %% of its rating and a forced cage door. No broker "
                     "is needed.",
-        epilog="Keys: ? help, space pause, + / - speed, ] skip ahead, q quit.",
+        epilog="Keys: ? help, space pause, + / - speed, ] skip 60 s ahead, q quit.",
     )
     add_console_arguments(parser, speed=True)
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
