@@ -101,8 +101,12 @@ def test_connect_keeps_its_alert_book_in_a_state_directory(tmp_path: Path) -> No
     pipeline = connect.build(settings, connection_settings(args, url=args.url), state_dir=args.state_dir)
     book = pipeline.engine.alerts
     assert book.path == tmp_path / "st" / "alerts.jsonl"
-    default = parser.parse_args(["connect"])
-    assert default.state_dir is not None and "rackwatch" in str(default.state_dir)
+    assert "--state-dir" in connect_help(parser)
+
+
+def connect_help(parser: argparse.ArgumentParser) -> str:
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return subparsers.choices["connect"].format_help()
 
 
 def _hot_rack(seconds: range, xid_at: int | None = None) -> list[RawMessage]:
