@@ -28,8 +28,12 @@ SEEN_KEPT = 512
 """Recent seq numbers remembered per publisher for de-duplication."""
 CLOCK_AHEAD_S = 600.0
 CLOCK_BEHIND_S = 3600.0
-"""A sample time further than this ahead of (behind) its receive time comes from a wrong clock:
-stored, it would move stream time or land outside the history window. Refused as ``clock_skew``."""
+"""A sample whose (sample time - receive time) lies further than this ahead of (behind) the
+stream's usual offset comes from a wrong clock: stored, it would move stream time or land outside
+the history window. Refused as ``clock_skew``. The usual offset is learned from the stream, so a
+simulator publishing a fixed past epoch live is not skewed; only departures from it are."""
+CLOCK_RESET_AFTER = 100
+"""This many skewed messages in a row mean the whole stream's clock moved: adopt the new offset."""
 CLOCK_SKEW = "clock_skew"
 NON_FINITE = "non_finite"
 """Also counted here: a finite double too large for the float32 store (it would read as inf)."""
@@ -60,6 +64,8 @@ class MessageIngest:
         self.duplicates = 0
         self.dropped = 0
         self.refused: dict[str, int] = {}
+        self._offset = math.nan
+        self._skewed_run = 0
         """Messages the codec accepted but the store refuses, by reason (merged into rejects)."""
         """Readings refused because their device exceeded its channel cap."""
         self.messages_per_second = 0.0
@@ -91,7 +97,7 @@ class MessageIngest:
                 if not self._accept(topic.device, decoded.boot, decoded.seq, decoded.ts):
                     self.duplicates += 1
                     continue
-                if not -CLOCK_BEHIND_S <= decoded.ts - message.received <= CLOCK_AHEAD_S:
+                if self._skewed(decoded.ts - message.received):
                     self._refuse(CLOCK_SKEW)
                     continue
                 kind = str(topic.kind)
@@ -129,6 +135,22 @@ class MessageIngest:
         self.decoded += 1
         self._since_tick += 1
         self._flush([indices], [values], [ts], [registry.device(device, "csv")])
+
+    def _skewed(self, offset: float) -> bool:
+        """True when a sample's clock offset departs from the stream's usual one (see CLOCK_*)."""
+        if math.isnan(self._offset):
+            self._offset = offset
+        departure = offset - self._offset
+        if -CLOCK_BEHIND_S <= departure <= CLOCK_AHEAD_S:
+            self._offset += 0.01 * departure
+            self._skewed_run = 0
+            return False
+        self._skewed_run += 1
+        if self._skewed_run >= CLOCK_RESET_AFTER:
+            self._offset = offset
+            self._skewed_run = 0
+            return False
+        return True
 
     def _refuse(self, reason: str, count: int = 1) -> None:
         self.refused[reason] = self.refused.get(reason, 0) + count
