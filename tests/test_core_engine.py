@@ -168,3 +168,12 @@ def test_wrong_clocks_and_float32_overflow_are_refused_and_counted():
     assert stats.rejected == {"clock_skew": 1, "non_finite": 1}
     assert stats.decoded == 5 and engine.stream_time == T0 + 4
     assert engine.latest[engine.registry.index[f"{rack}/inlet_temp_c"]] == 24.0
+
+
+def test_a_consistent_past_epoch_is_not_skew():
+    engine = Engine()
+    later = 5_000_000.0
+    engine.ingest([RawMessage(T0 + later + i, f"dc/{RACK}/rack",
+                              encode_payload({"ts": T0 + i, "seq": i, "boot": "b", **rack_body(24.0)}))
+                   for i in range(10)])
+    assert engine.snapshot().stats.rejected == {} and engine.stream_time == T0 + 9
