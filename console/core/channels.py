@@ -33,6 +33,14 @@ def grow(array: np.ndarray, capacity: int, fill: float | int) -> np.ndarray:
     return out
 
 
+def as_slice(channels: np.ndarray) -> np.ndarray | slice:
+    """A sorted, unique index array as a slice when it is one contiguous run (the usual case
+    when every channel reported this tick): slicing makes views, fancy indexing makes copies."""
+    if channels.size and int(channels[-1]) - int(channels[0]) + 1 == channels.size:
+        return slice(int(channels[0]), int(channels[-1]) + 1)
+    return channels
+
+
 def device_place(kind: str, device: str) -> tuple[str, str]:
     """(rack path, row path) of a device; empty where it has none (CDU, security, CSV column)."""
     parts = device.split("/")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from console.core.channels import grow
+from console.core.channels import as_slice, grow
 
 
 class TrendFit:
@@ -32,7 +32,10 @@ class TrendFit:
 
     def update(self, channels: np.ndarray, t: np.ndarray, y: np.ndarray) -> None:
         valid = ~np.isnan(y)
-        channels, t, y = channels[valid], t[valid], y[valid].astype(np.float64)
+        if not valid.all():
+            channels, t, y = channels[valid], t[valid], y[valid]
+        channels = as_slice(channels)
+        y = y.astype(np.float64)
         dt = np.nan_to_num(t - self.last_t[channels], nan=0.0)
         dt = np.maximum(dt, 0.0)
         weight, st, stt, sy, sty = self.sums[:, channels]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from console.core.channels import grow
+from console.core.channels import as_slice, grow
 from console.core.config import DeviationConfig
 
 MAD_TO_SIGMA = 1.4826
@@ -37,7 +37,10 @@ class RobustBaseline:
         """Score then learn one sample per listed channel; returns their z (NaN for NaN samples)."""
         cfg = self.config
         valid = ~np.isnan(values)
-        channels, values = channels[valid], values[valid]
+        all_valid = bool(valid.all())
+        if not all_valid:
+            channels, values = channels[valid], values[valid]
+        channels = as_slice(channels)
         first = self.samples[channels] == 0
         median = np.where(first, values, self.median[channels])
         floor = np.maximum(np.float32(cfg.floor_abs), np.float32(cfg.floor_rel) * np.abs(median))
@@ -49,6 +52,8 @@ class RobustBaseline:
         self.scale[channels] = scale * (1 + np.float32(cfg.scale_step) * grow_or_shrink)
         self.samples[channels] += 1
         self.z[channels] = z
+        if all_valid:
+            return z
         out = np.full(valid.shape[0], np.nan, dtype=np.float32)
         out[valid] = z
         return out
