@@ -1,0 +1,304 @@
+"""Ingest throughput over a real broker: client -> decode -> ``Engine.ingest``, against ``mosquitto_sub``.
+
+Method (every number comes from one run on one machine):
+
+1. The simulator's full hall (default 10 rows x 20 racks x 4 nodes x 8 GPUs, about 1,000
+   messages and 50,000 readings a second of stream) is generated into a file first, so no
+   consumer waits on the simulator.
+2. A private Mosquitto (tests/mosquitto.py) gets one persistent session (``clean_session``
+   false, fixed client id) per consumer: each subscribes to ``dc/#`` and disconnects.
+3. A paho publisher in its own process publishes the whole stream (QoS 1, 1,000 in flight);
+   the broker queues it for every absent session.
+4. One consumer at a time reconnects and drains its backlog: the broker sends as fast as that
+   consumer takes it, so the rate is the consumer's, not the publisher's. Rate = messages /
+   (last receive - first receive); CPU = the consumer process's user + system seconds.
+
+Consumers: ``mosquitto_sub`` (the C client, the baseline), ``MqttSource`` (aiomqtt, what the
+console uses) counting only, ``MqttSource`` feeding the console's ``StreamEvaluator`` (decode,
+de-duplicate, store, evaluate once per second: the real path), and paho's own network thread
+feeding the same evaluator (the alternative client design). Then the same messages through
+``Engine.ingest`` in-process, no broker: the ceiling of one core.
+
+    .venv/bin/python bench/ingest.py [--rows 10] [--racks 20] [--ticks 30] [--qos 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from console.core.engine import Engine  # noqa: E402
+from console.pipeline import StreamEvaluator  # noqa: E402
+from sensors.broker_url import parse_broker_url  # noqa: E402
+from sensors.codec import decode  # noqa: E402
+from sensors.messages import RawMessage, Telemetry  # noqa: E402
+from sensors.mqtt_client import ConnectionSettings  # noqa: E402
+from sensors.mqtt_source import ConnectionState, MqttSource  # noqa: E402
+from sensors.simulator import CampusConfig, Simulator  # noqa: E402
+from tests.mosquitto import MosquittoBroker  # noqa: E402
+
+START = 1767225600.0
+BROKER_CONFIG = "persistence false\nmax_queued_messages 0\nqueue_qos0_messages true\n"
+"""Unlimited queues for the absent sessions; no database saves during the run."""
+
+
+def generate(path: Path, campus: CampusConfig, ticks: int) -> tuple[int, int]:
+    """Write the stream (one JSON array per line: topic, payload); returns (messages, readings)."""
+    simulator = Simulator(campus, seed=1, start=START)
+    messages = readings = 0
+    with path.open("wb") as out:
+        for batch in [simulator.initial_messages(), *(simulator.tick() for _ in range(ticks))]:
+            for message in batch:
+                out.write(orjson.dumps([message.topic, message.payload.decode()]) + b"\n")
+                decoded = decode(message.topic, message.payload)
+                messages += 1
+                readings += len(decoded.values) if isinstance(decoded, Telemetry) else 0
+    return messages, readings
+
+
+def load(path: Path) -> list[tuple[str, bytes]]:
+    with path.open("rb") as stream:
+        return [(topic, payload.encode()) for topic, payload in map(orjson.loads, stream)]
+
+
+def publish_all(port: int, stream: Path) -> None:
+    """The publisher process: every message at QoS 1, as fast as the broker acknowledges."""
+    import paho.mqtt.client as paho
+
+    messages = load(stream)
+    done = threading.Semaphore(0)
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2)
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    client.on_publish = lambda *_: done.release()
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    for topic, payload in messages:
+        client.publish(topic, payload, qos=1)
+    for _ in messages:
+        done.acquire()
+    client.loop_stop()
+    client.disconnect()
+
+
+def mosquitto_sub(port: int, qos: int, count: int | None) -> tuple[list[float], float]:
+    """Register (``count`` None) or drain the C client's session; (receive stamps, CPU seconds)."""
+    command = ["mosquitto_sub", "-p", str(port), "-c", "-i", "bench-mosquitto-sub", "-q", str(qos),
+               "-t", "dc/#"]
+    command += ["-E"] if count is None else ["-C", str(count), "-F", "%U"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    output = process.stdout.read() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise RuntimeError(f"mosquitto_sub exited with {process.returncode}")
+    return [float(line) for line in output.split()], usage.ru_utime + usage.ru_stime
+
+
+class Drain:
+    """Counts one consumer's messages and notes the first and last receive times."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.count = 0
+        self.first = self.last = 0.0
+        self.cpu_start = time.process_time()
+
+    def took(self, count: int) -> bool:
+        """Note ``count`` more messages; True once all have come."""
+        now = time.perf_counter()
+        if not self.count:
+            self.first = now
+        self.count += count
+        self.last = now
+        return self.count >= self.total
+
+    def result(self) -> tuple[float, float]:
+        """(messages per second, CPU seconds of this process since the drain began)."""
+        return (self.count - 1) / (self.last - self.first), time.process_time() - self.cpu_start
+
+
+async def source_drain(url: str, qos: int, name: str, total: int | None,
+                       work: Callable[[list[RawMessage]], object] | None) -> tuple[float, float, int]:
+    """Register (``total`` None) or drain an ``MqttSource`` session; (msg/s, CPU s, dropped)."""
+    settings = ConnectionSettings(url=parse_broker_url(url))
+    source = MqttSource(settings, ["dc/#"], qos=qos, client_id=f"bench-{name}", clean_session=False,
+                        queue_size=10_000_000)
+    drain = Drain(total or 1)
+    async for batch in source.batches(idle_tick=0.05):
+        if total is None:
+            if source.state is ConnectionState.CONNECTED:
+                break
+            continue
+        if batch:
+            if work is not None:
+                work(batch)
+            if drain.took(len(batch)):
+                break
+    if total is None:
+        return 0.0, 0.0, 0
+    return (*drain.result(), source.dropped)
+
+
+def paho_drain(port: int, qos: int, total: int | None,
+               work: Callable[[list[RawMessage]], object]) -> tuple[float, float]:
+    """paho's network thread fills a deque; this thread takes batches from it into ``work``."""
+    import paho.mqtt.client as paho
+
+    arrived: deque[RawMessage] = deque()
+    wake = threading.Event()
+    subscribed = threading.Event()
+
+    def on_message(_client: object, _userdata: object, message: paho.MQTTMessage) -> None:
+        arrived.append(RawMessage(time.time(), message.topic, message.payload, message.qos, message.retain))
+        wake.set()
+
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="bench-paho", clean_session=False)
+    client.on_message = on_message
+    client.on_connect = lambda c, *_: c.subscribe("dc/#", qos)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.connect("127.0.0.1", port)
+    drain = Drain(total or 1)
+    client.loop_start()
+    try:
+        if total is None:
+            subscribed.wait(10)
+            return 0.0, 0.0
+        while True:
+            wake.wait(1.0)
+            wake.clear()
+            batch = [arrived.popleft() for _ in range(min(len(arrived), 5000))]
+            if batch:
+                work(batch)
+                if drain.took(len(batch)):
+                    return drain.result()
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def warmed(messages: list[tuple[str, bytes]]) -> Engine:
+    """An engine that knows every channel of the stream, as one that has run a while does
+    (registering 50,000 channels is a one-off cost that would swamp a short run)."""
+    engine = Engine()
+    registry = engine.registry
+    for topic, payload in messages:
+        decoded = decode(topic, payload)
+        if isinstance(decoded, Telemetry):
+            kind = str(decoded.topic.kind)
+            registry.layout(decoded.topic.device, kind, decoded.values)
+            registry.device(decoded.topic.device, kind)
+    return engine
+
+
+def in_process(messages: list[tuple[str, bytes]]) -> tuple[float, float]:
+    """(messages/s, decode-only messages/s) of ``Engine.ingest`` on one core, no broker."""
+    raw = [RawMessage(START, topic, payload, 1, False) for topic, payload in messages]
+    engine = warmed(messages)
+    begin = time.process_time()
+    for first in range(0, len(raw), 1000):
+        engine.ingest(raw[first : first + 1000])
+    ingest = len(raw) / (time.process_time() - begin)
+    begin = time.process_time()
+    for message in raw:
+        decode(message.topic, message.payload)
+    return ingest, len(raw) / (time.process_time() - begin)
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=10, help="rows of the hall (default 10)")
+    parser.add_argument("--racks", type=int, default=20, help="racks per row (default 20)")
+    parser.add_argument("--nodes", type=int, default=4, help="GPU nodes per rack, 8 GPUs each (default 4)")
+    parser.add_argument("--ticks", type=int, default=30, help="seconds of stream (default 30)")
+    parser.add_argument("--qos", type=int, default=1, choices=(0, 1), help="subscription QoS (default 1)")
+    parser.add_argument("--publish-to", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stream", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def row(name: str, rate: float, cpu: float, total: int, readings: int, base: float) -> str:
+    per_message = readings / total
+    return (f"{name:<38} {rate:>10,.0f} msg/s {rate * per_message:>12,.0f} readings/s "
+            f"{readings / cpu if cpu else float('nan'):>12,.0f} readings/CPU-s  "
+            f"ratio {rate / base:5.2f}")
+
+
+def main() -> None:
+    args = parse()
+    if args.publish_to:
+        publish_all(args.publish_to, args.stream)
+        return
+    campus = CampusConfig(rows=args.rows, racks_per_row=args.racks, nodes_per_rack=args.nodes)
+    with tempfile.TemporaryDirectory(prefix="rackwatch-ingest-") as folder:
+        stream = Path(folder) / "stream.jsonl"
+        total, readings = generate(stream, campus, args.ticks)
+        print(f"stream: {total:,} messages, {readings:,} readings ({readings / total:.1f} per message), "
+              f"{args.ticks} s of a hall of {args.rows * args.racks * args.nodes * 8:,} GPUs; QoS {args.qos}")
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+        broker_dir = Path(folder) / "broker"
+        broker_dir.mkdir()
+        broker = MosquittoBroker(broker_dir, BROKER_CONFIG)
+        broker.start()
+        try:
+            rows = measure(broker, args.qos, stream, total)
+        finally:
+            broker.stop()
+        ceiling, decode_only = in_process(load(stream))
+    base = rows[0][1]
+    print(f"{'consumer':<38} {'(drain of the queued stream, one at a time)':>50}")
+    for name, rate, cpu in rows:
+        print(row(name, rate, cpu, total, readings, base))
+    per_message = readings / total
+    print(f"{'Engine.ingest in-process (1 core)':<38} {ceiling:>10,.0f} msg/s "
+          f"{ceiling * per_message:>12,.0f} readings/s {'':>27}ratio {ceiling / base:5.2f}")
+    print(f"{'codec decode only (1 core)':<38} {decode_only:>10,.0f} msg/s "
+          f"{decode_only * per_message:>12,.0f} readings/s")
+    print("ratio: to mosquitto_sub's rate in this run (goal >= 0.90 for the console path); "
+          "readings/CPU-s: per core (goal >= 1,000,000)")
+
+
+def measure(broker: MosquittoBroker, qos: int, stream: Path, total: int) -> list[tuple[str, float, float]]:
+    messages = load(stream)
+    evaluators = {name: StreamEvaluator(warmed(messages)) for name in ("source", "paho")}
+    mosquitto_sub(broker.port, qos, None)
+    asyncio.run(source_drain(broker.url, qos, "count", None, None))
+    asyncio.run(source_drain(broker.url, qos, "engine", None, None))
+    paho_drain(broker.port, qos, None, evaluators["paho"].feed)
+    subprocess.run([sys.executable, __file__, "--publish-to", str(broker.port), "--stream", str(stream)],
+                   check=True)
+    stamps, sub_cpu = mosquitto_sub(broker.port, qos, total)
+    if len(stamps) != total:
+        raise RuntimeError(f"mosquitto_sub received {len(stamps)} of {total}")
+    rows = [("mosquitto_sub (C client)", (total - 1) / (stamps[-1] - stamps[0]), sub_cpu)]
+    rate, cpu, _ = asyncio.run(source_drain(broker.url, qos, "count", total, None))
+    rows.append(("MqttSource (aiomqtt), count only", rate, cpu))
+    rate, cpu, _ = asyncio.run(source_drain(broker.url, qos, "engine", total, evaluators["source"].feed))
+    rows.append(("MqttSource + decode + Engine (console)", rate, cpu))
+    rate, cpu = paho_drain(broker.port, qos, total, evaluators["paho"].feed)
+    rows.append(("paho thread + decode + Engine", rate, cpu))
+    for name, evaluator in evaluators.items():
+        ingested = evaluator.engine.ingestor.received  # type: ignore[attr-defined]
+        if ingested != total:
+            raise RuntimeError(f"{name}: the engine took {ingested} of {total} messages")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
