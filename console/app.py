@@ -7,7 +7,6 @@ Build with ``RackwatchApp(settings, pipeline, controls=...)``; the CLI commands 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
@@ -17,8 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
-from console.core.alert_book import alert_id
-from console.core.snapshot import Alert, AlertState, Severity
+from console.core.snapshot import Alert, Severity
 from console.palette import ConsoleCommands
 from console.pipeline import Frame, Pipeline
 from console.screens.alerts import AlertsScreen
@@ -33,9 +31,6 @@ from console.widgets.alert_table import AlertTable
 from console.widgets.floor_map import FloorMap, Metric
 from sensors.sanitize import sanitize_text
 from themes import THEMES, theme_name, variable_defaults
-
-CLEARED_KEPT = 200
-"""Cleared alerts kept for the history view."""
 
 
 class PlaybackControls(Protocol):
@@ -114,10 +109,8 @@ class RackwatchApp(App[int]):
         self.history_keys: tuple[str, ...] = ()
         self.critical_raised = 0
         """Critical alerts raised since start (each rang the bell unless muted)."""
-        self.cleared: OrderedDict[str, Alert] = OrderedDict()
-        """Recently cleared alerts, newest last: the history the Alerts screen can show."""
-        self._raised_at: dict[str, float] = {}
-        self._restarts_seen = 0
+        self.cleared: dict[str, Alert] = {}
+        """Recently cleared alerts by id, newest first: the history the Alerts screen can show."""
         for theme in THEMES.values():
             self.register_theme(theme)
         self.theme_names = list(THEMES)
@@ -137,34 +130,13 @@ class RackwatchApp(App[int]):
     @on(FrameReady)
     def _draw(self, message: FrameReady) -> None:
         frame = message.frame
-        if self.pipeline.restarts != self._restarts_seen:
-            self._restarts_seen = self.pipeline.restarts
-            self.cleared.clear()
-            self._raised_at.clear()
-        self._remember_cleared(frame)
+        if self.frame is None or frame.cleared is not self.frame.cleared:
+            self.cleared = {alert.id: alert for alert in frame.cleared}
         self.frame = frame
         self._announce(frame)
         screen = self.screen
         if isinstance(screen, ConsoleScreen):
             screen.show_frame(frame)
-
-    def _remember_cleared(self, frame: Frame) -> None:
-        """Keep cleared alerts (the snapshot holds live ones only), found again by their id."""
-        for transition in frame.transitions:
-            ident = alert_id(transition.rule, transition.key)
-            if transition.state != "cleared":
-                self.cleared.pop(ident, None)
-                self._raised_at.setdefault(ident, transition.ts)
-                continue
-            raised_at = self._raised_at.pop(ident, transition.ts)
-            self.cleared[ident] = Alert(
-                id=ident, key=transition.key, rule=transition.rule, severity=Severity(transition.severity),
-                state=AlertState.CLEARED, raised_at=raised_at, updated_at=transition.ts,
-                value=transition.value, message=transition.message,
-            )
-            self.cleared.move_to_end(ident)
-        while len(self.cleared) > CLEARED_KEPT:
-            self.cleared.popitem(last=False)
 
     def _announce(self, frame: Frame) -> None:
         """A new critical alert: a notification that stays, and the bell unless muted."""

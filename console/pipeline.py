@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from console.core.snapshot import AlertTransition, Snapshot
+from console.core.snapshot import Alert, AlertTransition, Snapshot
 from sensors.messages import RawMessage
 
 EVALUATE_EVERY = 1.0
@@ -66,6 +66,8 @@ class Frame:
     stream_time: float
     transitions: tuple[AlertTransition, ...] = field(default=())
     """Alert transitions since the previous frame (the UI rings the bell on new criticals)."""
+    cleared: tuple[Alert, ...] = field(default=())
+    """Recently cleared alerts, newest first, from the alert book (kept across restarts)."""
 
 
 class StreamEvaluator:
@@ -144,6 +146,7 @@ class Pipeline:
         self._dirty = True
         self._rewound = False
         self._snapshot: Snapshot | None = None
+        self._cleared: tuple[Alert, ...] = ()
 
     @property
     def history_keys(self) -> tuple[str, ...]:
@@ -217,13 +220,19 @@ class Pipeline:
                     self._pending += idle
                 self._dirty = True
             if self._dirty or self._snapshot is None:
-                self._snapshot = await asyncio.to_thread(self.engine.snapshot, self.history_keys)
+                self._snapshot, self._cleared = await asyncio.to_thread(self._freeze)
                 self._dirty = False
         transitions, self._pending = tuple(self._pending), []
         status = self.status()
         if self.source_error is not None:
             status = replace(status, state="failed", detail=self.source_error)
-        deliver(Frame(self._snapshot, status, self.stream_time, transitions))
+        deliver(Frame(self._snapshot, status, self.stream_time, transitions, self._cleared))
+
+    def _freeze(self) -> tuple[Snapshot, tuple[Alert, ...]]:
+        """The snapshot and the alert book's cleared alerts, taken together (engine thread)."""
+        book = getattr(self.engine, "alerts", None)
+        cleared = tuple(book.cleared()) if book is not None and hasattr(book, "cleared") else ()
+        return self.engine.snapshot(self.history_keys), cleared
 
     async def run(self, deliver: Callable[[Frame], None]) -> None:
         """Ingest and draw until cancelled; after the source ends, keep drawing what it gave."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from console.commands.connection_args import add_connection_arguments, connection_settings
@@ -25,19 +26,28 @@ def register(subparsers: Any) -> None:
                              f"(default {DEFAULT_BROKER})")
     parser.add_argument("--topic", action="append", metavar="FILTER",
                         help="topic filter to subscribe to; repeat for more (default dc/#)")
+    parser.add_argument("--state-dir", type=Path, metavar="DIR",
+                        help="where acknowledgements, silences and cleared alerts are kept across "
+                             "restarts (default: the user state dir, e.g. ~/.local/state/rackwatch)")
     add_connection_arguments(parser, default=DEFAULT_BROKER)
     add_console_arguments(parser)
     parser.set_defaults(run=run)
 
 
-def build(settings: Any, connection: Any) -> Any:
-    """The live pipeline: MQTT source -> engine, stream time is the wall clock."""
+def build(settings: Any, connection: Any, state_dir: Path | None = None) -> Any:
+    """The live pipeline: MQTT source -> engine, stream time is the wall clock.
+
+    With ``state_dir`` the alert book is kept on disk there, so an acknowledgement given during
+    an incident survives a restart of the console.
+    """
+    from console.core.alert_book import AlertBook
     from console.core.engine import Engine
     from console.pipeline import Pipeline, SourceStatus, wall_time
     from sensors.mqtt_source import MqttSource
 
     source = MqttSource(connection, list(settings.topics), qos=1)
-    engine = Engine(prefix=settings.prefix)
+    engine = Engine(prefix=settings.prefix,
+                    alert_book=AlertBook(state_dir) if state_dir is not None else None)
 
     def status() -> SourceStatus:
         return SourceStatus("live", str(source.state), str(connection.url), None, source.dropped)
@@ -47,10 +57,18 @@ def build(settings: Any, connection: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from console.app import run_console
+    from console.cli import UsageError
 
     connection = connection_settings(args, url=args.url)
     extra = {"topics": tuple(args.topic)} if args.topic else {}
     settings = console_settings(args, **extra)
     if args.prefix and not args.topic:
         settings = replace(settings, topics=(f"{settings.prefix}/#",))
-    return run_console(settings, build(settings, connection))
+    from console.core.alert_book import default_state_dir
+
+    state_dir = args.state_dir or default_state_dir()
+    try:
+        pipeline = build(settings, connection, state_dir=state_dir)
+    except OSError as error:
+        raise UsageError(f"cannot keep alert state in {state_dir}: {error.strerror}") from None
+    return run_console(settings, pipeline)

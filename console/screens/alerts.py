@@ -70,8 +70,7 @@ class AlertsScreen(ConsoleScreen):
 
     def draw(self, frame: Frame) -> None:
         self.query_one("#incidents", Static).update(incident_lines(frame.snapshot.incidents))
-        history = tuple(reversed(getattr(self.app, "cleared", {}).values()))
-        self.table.show(frame.snapshot.alerts + history)
+        self.table.show(frame.snapshot.alerts + frame.cleared)
         self._draw_hint()
 
     def _draw_hint(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -27,9 +28,14 @@ class ConsoleScreen(Screen):
         """Draw a frame: the shared bars, then the screen's own body."""
         if not self.is_mounted:
             return
-        self.query_one(ConnectionBar).show(frame.status, frame.snapshot.stats, frame.stream_time,
-                                           bell=getattr(self.app, "bell_on", True))
-        self.query_one(AlertBanner).show(frame.snapshot.alerts)
+        try:
+            bar = self.query_one(ConnectionBar)
+            banner = self.query_one(AlertBanner)
+        except NoMatches:  # mounted, children not yet: the next frame draws it
+            return
+        bell = getattr(self.app, "bell_on", True)
+        bar.show(frame.status, frame.snapshot.stats, frame.stream_time, bell=bell)
+        banner.show(frame.snapshot.alerts)
         self.draw(frame)
 
     def draw(self, frame: Frame) -> None:
