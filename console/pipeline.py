@@ -138,8 +138,6 @@ class Pipeline:
         self._history_keys: tuple[str, ...] = ()
         self.evaluator = StreamEvaluator(engine)
         self.messages = 0
-        self.restarts = 0
-        """Fresh engines started after a jump back (the UI forgets its alert history then)."""
         self.source_error: str | None = None
         self._lock = asyncio.Lock()
         self._pending: list[AlertTransition] = []
@@ -188,7 +186,6 @@ class Pipeline:
                         self.engine = self.new_engine()
                         self.evaluator = StreamEvaluator(self.engine)
                         self._pending.clear()
-                        self.restarts += 1
                     self._rewound = False
                     began = time.perf_counter()
                     transitions = await asyncio.to_thread(self.evaluator.feed, batch)
