@@ -128,3 +128,19 @@ async def test_silence_a_wider_pattern(broker) -> None:
         await wait_for(pilot, lambda: "(silenced)" in shown_text(app), "the alert shown silenced")
         alert = next(a for a in app.frame.snapshot.alerts if a.key == XID_KEY)
         assert 2 * 3600 - 60 <= alert.silenced_until - time.time() <= 2 * 3600 + 5
+
+
+async def test_palette_acknowledges_every_alert(broker) -> None:
+    app = _app(broker.url, bell=False)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await wait_for(pilot, lambda: "connected" in shown_text(app), "connected")
+        await _publish_fatal_xid(broker.port)
+        await wait_for(pilot, lambda: app.frame is not None and app.frame.snapshot.alerts, "the alert")
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"alert: acknowledge all")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: all(a.state == "acknowledged" for a in app.frame.snapshot.alerts),
+                       "every alert acknowledged")
+        assert not app.screen.query_one(AlertBanner).display
