@@ -32,6 +32,9 @@ from aiomqtt.exceptions import MqttConnectError
 from sensors.messages import RawMessage
 from sensors.mqtt_client import Backoff, ConnectionSettings
 
+RECONNECT_CAP_S = 1.5
+"""Longest wait between connection attempts: a broker's return is noticed within 2 s (issue 8).
+A refused loopback or LAN connect costs microseconds, so trying this often is cheap."""
 AUTH_REASON_CODES = frozenset({4, 5, 134, 135})
 """CONNACK codes for refused credentials: v3.1.1 4/5, MQTT 5 0x86/0x87 (../shared/mqtt.md section 7, #15)."""
 
@@ -103,7 +106,7 @@ class MqttSource:
         self.manual_ack = manual_ack
         self.queue_size = queue_size
         self.on_state_change = on_state_change
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(first=0.2, cap=RECONNECT_CAP_S, floor=0.2)
         self.auth_backoff = auth_backoff or Backoff(first=15.0, cap=300.0, floor=5.0)
         self.connect_timeout = connect_timeout
         self.state = ConnectionState.OFFLINE

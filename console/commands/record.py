@@ -123,7 +123,6 @@ class ProgressLine:
 
 def run(args: argparse.Namespace) -> int:
     from sensors.logfile import LogWriter, RotatingLogWriter
-    from sensors.mqtt_client import Backoff
     from sensors.mqtt_source import ConnectionState, MqttSource
     from sensors.recorder import Recorder
     from sensors.sanitize import sanitize_text
@@ -157,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = MqttSource(
             settings, args.topic, qos=1, client_id=args.client_id, clean_session=False,
-            manual_ack=True, on_state_change=on_state, backoff=Backoff(first=0.5, cap=30.0, floor=0.5),
+            manual_ack=True, on_state_change=on_state,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
