@@ -8,10 +8,14 @@ same frames every run (the snapshot tests rely on that).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from sensors.agents.publisher import Sink
 from sensors.messages import RawMessage
 from sensors.simulator import Outgoing, Simulator
+
+Companion = Callable[[Sink], Awaitable[None]]
+"""A live publisher run beside the simulator (``demo --with-host``): it sends into a sink."""
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 """Steps of + and - (times real time)."""
@@ -75,24 +79,45 @@ def as_raw(message: Outgoing, received: float) -> RawMessage:
 
 
 class DemoSource:
-    """Batches of one simulator tick each; ``ticks`` stops after that many (None: run on)."""
+    """Batches of one simulator tick each; ``ticks`` stops after that many (None: run on).
+
+    ``companions`` publish into the same pipe: what they sent since the last tick joins the
+    next batch, received at the simulator's time.
+    """
 
     def __init__(
-        self, simulator: Simulator, clock: DemoClock | None = None, ticks: int | None = None
+        self,
+        simulator: Simulator,
+        clock: DemoClock | None = None,
+        ticks: int | None = None,
+        companions: tuple[Companion, ...] = (),
     ) -> None:
         self.simulator = simulator
         self.clock = clock
         self.ticks = ticks
+        self.companions = companions
         self.done = 0
 
     async def batches(self) -> AsyncIterator[list[RawMessage]]:
         simulator = self.simulator
-        yield [as_raw(m, simulator.now) for m in simulator.initial_messages()]
-        while self.ticks is None or self.done < self.ticks:
-            if self.clock is not None:
-                await self.clock.wait(simulator.interval)
-            else:
-                await asyncio.sleep(0)
-            outgoing = await asyncio.to_thread(simulator.tick)
-            self.done += 1
-            yield [as_raw(m, simulator.now) for m in outgoing]
+        joined: list[RawMessage] = []
+
+        async def sink(topic: str, payload: bytes, retain: bool) -> None:
+            joined.append(RawMessage(received=simulator.now, topic=topic, payload=payload, retain=retain))
+
+        tasks = [asyncio.create_task(companion(sink)) for companion in self.companions]
+        try:
+            yield [as_raw(m, simulator.now) for m in simulator.initial_messages()]
+            while self.ticks is None or self.done < self.ticks:
+                if self.clock is not None:
+                    await self.clock.wait(simulator.interval)
+                else:
+                    await asyncio.sleep(0)
+                outgoing = await asyncio.to_thread(simulator.tick)
+                self.done += 1
+                batch = [as_raw(m, simulator.now) for m in outgoing] + joined
+                joined.clear()
+                yield batch
+        finally:
+            for task in tasks:
+                task.cancel()

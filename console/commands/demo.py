@@ -21,6 +21,12 @@ def register(subparsers: Any) -> None:
     )
     add_console_arguments(parser, speed=True)
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
+    parser.add_argument(
+        "--with-host",
+        action="store_true",
+        help="add this machine (psutil host agent) to the campus as s1/h1/r00/<host>/node/<host>; "
+        "its samples carry wall-clock time, so keep the demo at 1x",
+    )
     shot = parser.add_argument_group("screenshot", "Draw one reproducible frame into an SVG and exit.")
     shot.add_argument("--screenshot", type=Path, metavar="FILE",
                       help="run the storyline unpaced from 2026-01-01 00:00 UTC and save the overview")
@@ -31,11 +37,13 @@ def register(subparsers: Any) -> None:
 
 
 def build(settings: Any, seed: int = 1, start: float | None = None, ticks: int | None = None,
-          paced: bool = True, campus: Any = None, scenarios: Any = None) -> tuple[Any, Any]:
+          paced: bool = True, campus: Any = None, scenarios: Any = None,
+          with_host: bool = False) -> tuple[Any, Any]:
     """The demo's pipeline and clock: the simulator feeding the engine directly.
 
     ``start``, ``ticks`` and ``paced=False`` make a run reproducible (tests, screenshots);
-    ``campus`` (a ``CampusConfig``) defaults to the storyline's hall, ``scenarios`` to the storyline.
+    ``campus`` (a ``CampusConfig``) defaults to the storyline's hall, ``scenarios`` to the storyline;
+    ``with_host`` runs the psutil host agent beside the simulator, into the same pipe.
     """
     from console.core.engine import Engine
     from console.demo_source import DemoClock, DemoSource
@@ -45,7 +53,8 @@ def build(settings: Any, seed: int = 1, start: float | None = None, ticks: int |
     simulator = Simulator(campus=campus or CampusConfig(), seed=seed, start=start, prefix=settings.prefix,
                           scenarios=demo_storyline() if scenarios is None else scenarios)
     clock = DemoClock(settings.speed) if paced else None
-    source = DemoSource(simulator, clock, ticks=ticks)
+    companions = (_host_agent(settings.prefix),) if with_host else ()
+    source = DemoSource(simulator, clock, ticks=ticks, companions=companions)
     engine = Engine(prefix=settings.prefix)
 
     def status() -> SourceStatus:
@@ -57,6 +66,16 @@ def build(settings: Any, seed: int = 1, start: float | None = None, ticks: int |
 
     pipeline = Pipeline(engine, source, status, frame_rate=settings.frame_rate)
     return pipeline, clock
+
+
+def _host_agent(prefix: str) -> Any:
+    from sensors.agents.host import run_host_agent
+    from sensors.agents.publisher import NodePlace
+
+    async def companion(sink: Any) -> None:
+        await run_host_agent(sink, NodePlace.of(prefix=prefix), interval=1.0)
+
+    return companion
 
 
 SCREENSHOT_START = 1767225600.0
@@ -107,5 +126,5 @@ def run(args: argparse.Namespace) -> int:
         save_screenshot(settings, args.screenshot, args.ticks, _size(args.size), seed=args.seed)
         print(f"saved {args.screenshot}")
         return 0
-    pipeline, clock = build(settings, seed=args.seed)
+    pipeline, clock = build(settings, seed=args.seed, with_host=args.with_host)
     return run_console(settings, pipeline, clock)
