@@ -25,10 +25,11 @@ from console.screens.drilldown import DrilldownScreen
 from console.screens.events import EventsScreen
 from console.screens.help import HelpScreen
 from console.screens.overview import OverviewScreen
-from console.screens.security import SecurityScreen
+from console.screens.security import SecurityControlScreen, SecurityScreen
 from console.settings import Settings
 from console.widgets.alert_table import AlertTable
 from console.widgets.floor_map import FloorMap, Metric
+from console.widgets.security_controls import SecurityControlsTable
 from sensors.sanitize import sanitize_text
 from themes import THEMES, theme_name, variable_defaults
 
@@ -231,7 +232,8 @@ class RackwatchApp(App[int]):
             ("Overview (floor map)", [*OverviewScreen.BINDINGS, *FloorMap.BINDINGS]),
             ("Drill-down", [*DrilldownScreen.BINDINGS, Binding("enter", "select", "Drill down")]),
             ("Alerts", [*AlertsScreen.BINDINGS, *AlertTable.BINDINGS]),
-            ("Security", list(getattr(SecurityScreen, "BINDINGS", []))),
+            ("Security", [*SecurityScreen.BINDINGS, *SecurityControlsTable.BINDINGS,
+                          *SecurityControlScreen.BINDINGS]),
         ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

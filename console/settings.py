@@ -40,10 +40,13 @@ class Settings:
     """How far left/right jump in a replay."""
     frame_rate: float = 4.0
     """Snapshots drawn per second (never once per message)."""
+    security_profile: str = "default"
+    """Security controls profile: a built-in name (``default``, ``nist_csf``) or a TOML file."""
 
 
 _TYPES: dict[str, type] = {"theme": str, "bell": bool, "prefix": str, "topics": tuple,
-                           "speed": float, "jump_seconds": float, "frame_rate": float}
+                           "speed": float, "jump_seconds": float, "frame_rate": float,
+                           "security_profile": str}
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:

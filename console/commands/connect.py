@@ -40,14 +40,13 @@ def build(settings: Any, connection: Any, state_dir: Path | None = None) -> Any:
     With ``state_dir`` the alert book is kept on disk there, so an acknowledgement given during
     an incident survives a restart of the console.
     """
+    from console.commands.console_args import make_engine
     from console.core.alert_book import AlertBook
-    from console.core.engine import Engine
     from console.pipeline import Pipeline, SourceStatus, wall_time
     from sensors.mqtt_source import MqttSource
 
     source = MqttSource(connection, list(settings.topics), qos=1)
-    engine = Engine(prefix=settings.prefix,
-                    alert_book=AlertBook(state_dir) if state_dir is not None else None)
+    engine = make_engine(settings, AlertBook(state_dir) if state_dir is not None else None)
 
     def status() -> SourceStatus:
         return SourceStatus("live", str(source.state), str(connection.url), None, source.dropped)

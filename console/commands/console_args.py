@@ -18,6 +18,11 @@ def add_console_arguments(parser: argparse.ArgumentParser, speed: bool = False) 
     group.add_argument("--theme", choices=THEME_CHOICES, help="look of the console (t cycles at run time)")
     group.add_argument("--no-bell", action="store_true", help="never ring the terminal bell (b toggles)")
     group.add_argument("--prefix", metavar="PREFIX", help="topic prefix of the wire contract (default dc)")
+    group.add_argument(
+        "--security-profile",
+        metavar="NAME|FILE",
+        help="security controls profile: default, nist_csf, or a TOML file (docs/security-profiles.md)",
+    )
     if speed:
         group.add_argument("--speed", type=float, metavar="X",
                            help="times real time (default 1; + and - change it while running)")
@@ -34,6 +39,7 @@ def console_settings(args: argparse.Namespace, **extra: Any) -> Any:
         "bell": False if args.no_bell else None,
         "prefix": args.prefix,
         "speed": getattr(args, "speed", None),
+        "security_profile": args.security_profile,
         **extra,
     }
     try:
@@ -45,7 +51,26 @@ def console_settings(args: argparse.Namespace, **extra: Any) -> Any:
         raise UsageError(str(error.args[0])) from None
     if getattr(args, "speed", None) is not None and not args.speed > 0:
         raise UsageError("--speed must be above 0")
+    security_profile(settings)
     return settings
+
+
+def security_profile(settings: Any) -> Any:
+    """The settings' security profile, loaded; a bad one is the CLI's usage error."""
+    from console.cli import UsageError
+    from console.core.security.profile import ProfileError, resolve_profile
+
+    try:
+        return resolve_profile(settings.security_profile)
+    except ProfileError as error:
+        raise UsageError(str(error)) from None
+
+
+def make_engine(settings: Any, alert_book: Any = None) -> Any:
+    """The anomaly core as the settings ask for it (prefix, security profile)."""
+    from console.core.engine import Engine
+
+    return Engine(prefix=settings.prefix, alert_book=alert_book, security_profile=security_profile(settings))
 
 
 def no_color() -> bool:

@@ -45,7 +45,7 @@ def build(settings: Any, seed: int = 1, start: float | None = None, ticks: int |
     ``campus`` (a ``CampusConfig``) defaults to the storyline's hall, ``scenarios`` to the storyline;
     ``with_host`` runs the psutil host agent beside the simulator, into the same pipe.
     """
-    from console.core.engine import Engine
+    from console.commands.console_args import make_engine
     from console.demo_source import DemoClock, DemoSource
     from console.pipeline import Pipeline, SourceStatus
     from sensors.simulator import CampusConfig, Simulator, demo_storyline
@@ -55,7 +55,7 @@ def build(settings: Any, seed: int = 1, start: float | None = None, ticks: int |
     clock = DemoClock(settings.speed) if paced else None
     companions = (_host_agent(settings.prefix),) if with_host else ()
     source = DemoSource(simulator, clock, ticks=ticks, companions=companions)
-    engine = Engine(prefix=settings.prefix)
+    engine = make_engine(settings)
 
     def status() -> SourceStatus:
         if clock is None:

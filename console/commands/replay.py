@@ -25,6 +25,7 @@ def register(subparsers: Any) -> None:
 
 def build(settings: Any, path: Path, clock: Any = None) -> tuple[Any, Any]:
     """The replay pipeline and its clock; a jump back restarts the engine from the log's start."""
+    from console.commands.console_args import make_engine
     from console.core.engine import Engine
     from console.pipeline import Pipeline, SourceStatus
     from sensors.replay import LogSource, ReplayClock
@@ -37,7 +38,7 @@ def build(settings: Any, path: Path, clock: Any = None) -> tuple[Any, Any]:
         return SourceStatus("replay", state, path.name, clock.speed)
 
     def new_engine() -> Engine:
-        return Engine(prefix=settings.prefix)
+        return make_engine(settings)
 
     def stream_time() -> float:
         return clock.now

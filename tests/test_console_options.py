@@ -1,11 +1,16 @@
-"""``rackwatch demo --with-host``: this machine joins the simulated campus through the same pipe."""
+"""Console options: ``demo --with-host`` joins this machine to the demo; ``--security-profile``."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import subprocess
 import sys
 
+import pytest
+
+from console.cli import UsageError
+from console.commands.console_args import add_console_arguments, console_settings, make_engine
 from console.commands.demo import _host_agent
 from console.demo_source import DemoSource
 from sensors.codec import decode
@@ -44,3 +49,13 @@ def test_demo_help_offers_with_host() -> None:
         [sys.executable, "-m", "console", "demo", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "--with-host" in result.stdout
+
+
+def test_security_profile_flag_picks_a_profile_and_refuses_a_bad_one() -> None:
+    parser = argparse.ArgumentParser()
+    add_console_arguments(parser)
+    settings = console_settings(parser.parse_args(["--security-profile", "nist_csf"]))
+    view = make_engine(settings).snapshot().security
+    assert view is not None and len(view.controls) == 6
+    with pytest.raises(UsageError, match="did you mean"):
+        console_settings(parser.parse_args(["--security-profile", "nist_cfs"]))
