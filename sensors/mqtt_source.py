@@ -259,6 +259,14 @@ class MqttSource:
             if client is not None and generation == self._generation:
                 client._client.ack(mid, qos)
 
+    async def _drain_acks(self, limit: float = 1.0) -> None:
+        """Let acknowledgements already queued reach the socket before we disconnect, so the
+        broker does not resend what is safely on disk."""
+        client = self._client
+        deadline = time.monotonic() + limit
+        while client is not None and client._client.want_write() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+
     async def batches(
         self, max_batch: int = 5000, idle_tick: float | None = None
     ) -> AsyncIterator[list[RawMessage]]:
@@ -293,6 +301,7 @@ class MqttSource:
                 tick_due = idle_tick is not None
                 yield self._take(max_batch)
         finally:
+            await self._drain_acks()
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
