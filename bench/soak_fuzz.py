@@ -87,12 +87,12 @@ def main() -> int:
             print(f"{fed:>10,} messages  {fed / spent:>9,.0f} msg/s  RSS {rss:,.0f} MB", flush=True)
 
     ingest = engine.ingestor
-    rejects = ingest.decoder.rejects
-    stats = engine.snapshot().stats
-    accounted = stats.decoded + rejects.total
-    print(f"\nreceived {ingest.received:,}  decoded {stats.decoded:,}  rejected {rejects.total:,}  "
+    stats = engine.snapshot().stats  # the codec's rejects plus what the store refused (clock skew...)
+    rejected = sum(stats.rejected.values())
+    accounted = stats.decoded + rejected
+    print(f"\nreceived {ingest.received:,}  decoded {stats.decoded:,}  rejected {rejected:,}  "
           f"duplicates {stats.duplicates:,}  accounted {accounted:,}")
-    for reason, count in sorted(rejects.by_reason.items(), key=lambda item: -item[1]):
+    for reason, count in sorted(stats.rejected.items(), key=lambda item: -item[1]):
         print(f"  {reason!s:<16}{count:>12,}")
     hostile_rate = fed / spent
     print(f"\nvalid baseline {baseline_rate:,.0f} msg/s; hostile {hostile_rate:,.0f} msg/s "
