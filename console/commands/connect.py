@@ -29,6 +29,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--state-dir", type=Path, metavar="DIR",
                         help="where acknowledgements, silences and cleared alerts are kept across "
                              "restarts (default: the user state dir, e.g. ~/.local/state/rackwatch)")
+    parser.add_argument("--campus", action="store_true",
+                        help="campus mode: draw racks and alerts from the rollups and alert state that "
+                             "'rackwatch analyze' publishes, not from raw telemetry (docs/scale-out.md)")
+    parser.add_argument("--out-prefix", default="rackwatch/v1", metavar="PREFIX",
+                        help="campus mode: the analyzers' output prefix (default %(default)s)")
     add_connection_arguments(parser, default=DEFAULT_BROKER)
     add_console_arguments(parser)
     parser.set_defaults(run=run)
@@ -54,11 +59,39 @@ def build(settings: Any, connection: Any, state_dir: Path | None = None) -> Any:
     return Pipeline(engine, source, status, frame_rate=settings.frame_rate, clock=wall_time, live=True)
 
 
+def build_campus(settings: Any, connection: Any, out_prefix: str = "rackwatch/v1") -> Any:
+    """Campus mode: the analyzers' retained rollups and alert state stand in for the engine
+    (acknowledgements and silences stay local to this console)."""
+    from console.core.analyzer.campus import CampusState
+    from console.core.analyzer.wire_out import OutTopics
+    from console.pipeline import Pipeline, SourceStatus, wall_time
+    from sensors.mqtt_source import MqttSource
+
+    campus = CampusState(OutTopics(out_prefix))
+    source = MqttSource(connection, campus.filters(), qos=1)
+
+    def status() -> SourceStatus:
+        return SourceStatus("live", str(source.state), f"campus {connection.url}", None, source.dropped)
+
+    return Pipeline(campus, source, status, frame_rate=settings.frame_rate, clock=wall_time, live=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from console.app import run_console
     from console.cli import UsageError
 
     connection = connection_settings(args, url=args.url)
+    if args.campus:
+        from console.core.analyzer.wire_out import check_out_prefix
+
+        if args.topic:
+            raise UsageError("--campus reads the analyzers' topics under --out-prefix; drop --topic")
+        try:
+            check_out_prefix(args.out_prefix)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        settings = console_settings(args)
+        return run_console(settings, build_campus(settings, connection, args.out_prefix))
     extra = {"topics": tuple(args.topic)} if args.topic else {}
     settings = console_settings(args, **extra)
     if args.prefix and not args.topic:
