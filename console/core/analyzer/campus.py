@@ -2,8 +2,9 @@
 
 A campus console cannot take every sensor of every hall; it subscribes to ``<out>/rollup/#`` and
 ``<out>/alerts/state/#`` (retained, so a console that starts late is complete at once) and draws
-the same floor map and alert list from them. Channels and history stay empty: drill-down to a
-channel's series is the job of a console on that hall's raw topics.
+the same floor map and alert list from them. Channels and history come only from the one rack
+the operator drills into (``focus``): its raw topics feed an engine of its own, which is dropped
+when the operator leaves the rack.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 from console.core.alert_book import AlertBook
 from console.core.analyzer.wire_out import ROLLUP_FIELDS, SEGMENT, OutTopics, StoredAlert, decode_state
 from console.core.channels import device_place
+from console.core.engine import Engine
 from console.core.snapshot import (
     AlertState,
     AlertTransition,
@@ -68,10 +70,21 @@ class CampusState:
     ``snapshot``, ``alerts``): the live alerts go through an ``AlertBook`` of its own, so
     acknowledging and silencing work in campus mode as they do on raw telemetry (locally to
     this console: nothing is published back).
+
+    ``focus(rack)`` names the rack the operator drilled into: raw messages under
+    ``<prefix>/<rack>/`` then go to an engine of its own, whose channels, history and meta fill
+    the snapshot's drill-down parts (its alerts are not shown: the analyzers own the alerts).
     """
 
-    def __init__(self, out: OutTopics | None = None, stale_after_s: float = STALE_AFTER_S) -> None:
+    def __init__(self, out: OutTopics | None = None, stale_after_s: float = STALE_AFTER_S,
+                 prefix: str = "dc") -> None:
         self.out = out or OutTopics()
+        self.prefix = prefix
+        self.focused: str | None = None
+        """The rack drilled into, ``site/hall/row/rack``, or None."""
+        self.raw: Engine | None = None
+        """The focused rack's own engine, on its raw telemetry."""
+        self._raw_topics = ""
         self.stale_after_s = stale_after_s
         self.received = 0
         self.rejected = 0
@@ -88,7 +101,22 @@ class CampusState:
         """What a campus console subscribes to."""
         return [self.out.rollup_filter(), self.out.state_filter()]
 
+    def focus(self, rack: str | None) -> None:
+        """Drill into ``rack`` (``site/hall/row/rack``) with a fresh engine, or leave it (None).
+
+        Raw messages of any other rack, late ones of the rack left included, are ignored.
+        """
+        parts = rack.split("/") if rack is not None else []
+        if rack is not None and (len(parts) != 4 or not all(SEGMENT.match(part) for part in parts)):
+            raise ValueError(f"not a rack path site/hall/row/rack: {rack!r}")
+        if rack == self.focused:
+            return
+        self.focused = rack
+        self.raw = Engine(prefix=self.prefix) if rack is not None else None
+        self._raw_topics = f"{self.prefix}/{rack}/" if rack is not None else ""
+
     def ingest(self, messages: Iterable[RawMessage]) -> None:
+        raw: list[RawMessage] = []
         for message in messages:
             self.received += 1
             topic = message.topic
@@ -97,8 +125,12 @@ class CampusState:
             elif topic.startswith(self._state):
                 ok = self._state_message(topic, message.payload)
             else:
+                if self._raw_topics and topic.startswith(self._raw_topics):
+                    raw.append(message)
                 ok = True  # transitions and anything else: not part of the picture
             self.rejected += not ok
+        if raw and self.raw is not None:
+            self.raw.ingest(raw)
 
     def _rollup_message(self, path: str, payload: bytes) -> bool:
         parts = path.split("/")
@@ -155,7 +187,11 @@ class CampusState:
 
     # -- the engine's part in the console pipeline -------------------------------------------
     def evaluate(self, now: float) -> list[AlertTransition]:
-        """Nothing to evaluate: the analyzers did. (The pipeline calls this once a second.)"""
+        """The analyzers evaluated the campus; only the focused rack's engine ages here (stale
+        channels, limits from meta). Its transitions are dropped: the analyzers' alerts are the
+        ones shown. (The pipeline calls this once a second.)"""
+        if self.raw is not None:
+            self.raw.evaluate(now)
         return []
 
     def snapshot(self, history_keys: Iterable[str] = ()) -> Snapshot:
@@ -175,10 +211,16 @@ class CampusState:
                 level[number] = max(level[number], 2 if alert.severity is Severity.CRITICAL else 1)
         stale = np.array([f.stale or self.now - f.ts > self.stale_after_s for f in rows], dtype=bool)
         incidents = self.alerts.incidents(self.now or None)
+        channels = ChannelView(keys=(), latest=_frozen(np.zeros(0, dtype=np.float32)),
+                               updated=_frozen(np.zeros(0)), stale=_frozen(np.zeros(0, dtype=bool)))
+        history: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        meta: dict[str, dict[str, float | str]] = {}
+        if self.raw is not None:
+            drilled = self.raw.snapshot(history_keys)
+            channels, history, meta = drilled.channels, drilled.history, drilled.device_meta
         return Snapshot(
             now=self.now,
-            channels=ChannelView(keys=(), latest=_frozen(np.zeros(0, dtype=np.float32)),
-                                 updated=_frozen(np.zeros(0)), stale=_frozen(np.zeros(0, dtype=bool))),
+            channels=channels,
             racks=RackView(
                 racks=names,
                 inlet_c=_frozen(np.array([f.inlet_c for f in rows], dtype=np.float32)),
@@ -193,6 +235,8 @@ class CampusState:
             stats=IngestStats(received=self.received, decoded=self.received - self.rejected,
                               rejected={"campus_rollup": self.rejected} if self.rejected else {},
                               sources_online=int((~stale).sum()), sources_stale=int(stale.sum())),
+            history=history,
+            device_meta=meta,
         )
 
 
