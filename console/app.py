@@ -158,6 +158,11 @@ class RackwatchApp(App[int]):
         self.history_keys = tuple(keys)
         self.pipeline.history_keys = self.history_keys
 
+    def set_drilled_rack(self, path: tuple[str, ...] | None) -> None:
+        """The drill-down's place: at a rack or below it, the pipeline focuses on that rack (campus
+        mode fetches its raw telemetry); above it, or None, the focus is dropped."""
+        self.pipeline.focus = "/".join(path[:4]) if path is not None and len(path) >= 4 else None
+
     def open_drilldown(self, path: tuple[str, ...]) -> None:
         self.push_screen(DrilldownScreen(path))
 

@@ -136,6 +136,8 @@ class Pipeline:
         self.new_engine = new_engine
         """Makes a fresh engine when a replay jumps back (its state came from the future)."""
         self._history_keys: tuple[str, ...] = ()
+        self._focus: str | None = None
+        self._focus_due = False
         self.evaluator = StreamEvaluator(engine)
         self.messages = 0
         self.source_error: str | None = None
@@ -156,6 +158,34 @@ class Pipeline:
         if keys != self._history_keys:
             self._history_keys = keys
             self._dirty = True
+
+    @property
+    def focus(self) -> str | None:
+        """The rack the operator drilled into (``site/hall/row/rack``), set by the drill-down.
+
+        An engine or a source with a ``focus(rack)`` method is told (campus mode fetches and
+        keeps that rack's raw telemetry only); the engine between batches, under the lock.
+        """
+        return self._focus
+
+    @focus.setter
+    def focus(self, rack: str | None) -> None:
+        if rack == self._focus:
+            return
+        self._focus = rack
+        self._focus_due = True
+        self._dirty = True
+        follow = getattr(self.source, "focus", None)
+        if follow is not None:
+            follow(rack)
+
+    def _refocus(self) -> None:
+        """Hand a new focus to the engine (engine thread, under the lock)."""
+        if self._focus_due:
+            self._focus_due = False
+            focus = getattr(self.engine, "focus", None)
+            if focus is not None:
+                focus(self._focus)
 
     def rewind(self) -> None:
         """The source starts over (a replay jumped back): start the next batch on a fresh engine."""
@@ -186,9 +216,10 @@ class Pipeline:
                         self.engine = self.new_engine()
                         self.evaluator = StreamEvaluator(self.engine)
                         self._pending.clear()
+                        self._focus_due = True
                     self._rewound = False
                     began = time.perf_counter()
-                    transitions = await asyncio.to_thread(self.evaluator.feed, batch)
+                    transitions = await asyncio.to_thread(self._feed, batch)
                     spent = time.perf_counter() - began
                 self.messages += len(batch)
                 self._pending += transitions
@@ -198,6 +229,10 @@ class Pipeline:
                 await asyncio.sleep(spent * UI_SHARE)
         except Exception as error:  # shown on screen: the console keeps running on what it has
             self.source_error = f"{type(error).__name__}: {error}"
+
+    def _feed(self, batch: list[RawMessage]) -> list[AlertTransition]:
+        self._refocus()
+        return self.evaluator.feed(batch)
 
     async def frames(self, deliver: Callable[[Frame], None]) -> None:
         """Every frame interval, evaluate idle time (live) and deliver a fresh frame."""
@@ -227,6 +262,7 @@ class Pipeline:
 
     def _freeze(self) -> tuple[Snapshot, tuple[Alert, ...]]:
         """The snapshot and the alert book's cleared alerts, taken together (engine thread)."""
+        self._refocus()
         book = getattr(self.engine, "alerts", None)
         cleared = tuple(book.cleared()) if book is not None and hasattr(book, "cleared") else ()
         return self.engine.snapshot(self.history_keys), cleared

@@ -3,6 +3,8 @@
 Enter goes one level down, Esc one level up (from the hall back to the overview). Channel rows
 show the latest value, a sparkline of recent history (the screen asks the pipeline for the
 history of exactly the channels it shows) and the warning/critical limits next to the value.
+At a rack or below, the screen tells the app which rack it shows: a campus console fetches the
+raw telemetry of that rack only, while it is shown.
 """
 
 from __future__ import annotations
@@ -216,6 +218,11 @@ class DrilldownScreen(ConsoleScreen):
                     if item.key == f"child:{cursor_on}":
                         table.move_cursor(row=row, animate=False)
         self.app.set_history_keys(self._level.history_keys(frame.snapshot) if frame else ())
+        self.app.set_drilled_rack(path)
+
+    def on_screen_resume(self) -> None:
+        """Back on top (a drill-down above this one closed): this one's rack is the focus again."""
+        self.app.set_drilled_rack(self.path)
 
     def draw(self, frame: Frame) -> None:
         snapshot = frame.snapshot
@@ -262,6 +269,7 @@ class DrilldownScreen(ConsoleScreen):
     def action_up(self) -> None:
         if len(self.path) <= 2:
             self.app.set_history_keys(())
+            self.app.set_drilled_rack(None)
             self.dismiss()
             return
         self._enter(self.path[:-1], cursor_on=self.path[-1])
