@@ -61,14 +61,15 @@ def build(settings: Any, connection: Any, state_dir: Path | None = None) -> Any:
 
 def build_campus(settings: Any, connection: Any, out_prefix: str = "rackwatch/v1") -> Any:
     """Campus mode: the analyzers' retained rollups and alert state stand in for the engine
-    (acknowledgements and silences stay local to this console)."""
+    (acknowledgements and silences stay local to this console); the raw telemetry of the rack
+    drilled into is fetched while it is shown (ValueError for a prefix that is not one segment)."""
+    from console.campus_source import CampusSource
     from console.core.analyzer.campus import CampusState
     from console.core.analyzer.wire_out import OutTopics
     from console.pipeline import Pipeline, SourceStatus, wall_time
-    from sensors.mqtt_source import MqttSource
 
-    campus = CampusState(OutTopics(out_prefix))
-    source = MqttSource(connection, campus.filters(), qos=1)
+    campus = CampusState(OutTopics(out_prefix), prefix=settings.prefix)
+    source = CampusSource(connection, campus.filters(), prefix=settings.prefix, qos=1)
 
     def status() -> SourceStatus:
         return SourceStatus("live", str(source.state), f"campus {connection.url}", None, source.dropped)
@@ -91,7 +92,11 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise UsageError(str(error)) from None
         settings = console_settings(args)
-        return run_console(settings, build_campus(settings, connection, args.out_prefix))
+        try:
+            pipeline = build_campus(settings, connection, args.out_prefix)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        return run_console(settings, pipeline)
     extra = {"topics": tuple(args.topic)} if args.topic else {}
     settings = console_settings(args, **extra)
     if args.prefix and not args.topic:
