@@ -12,14 +12,17 @@ import contextlib
 import time
 
 import orjson
+import pytest
 
 from console.app import RackwatchApp
 from console.campus_source import CampusSource, rack_filter
+from console.cli import main
 from console.commands import connect
 from console.core.analyzer.campus import CampusState
 from console.core.analyzer.wire_out import OutTopics
 from console.screens.drilldown import DrilldownScreen
 from console.settings import Settings
+from sensors.messages import RawMessage
 from sensors.mqtt_source import ConnectionState
 from tests.mosquitto import MosquittoBroker
 from tests.test_analyzer_support import settings_of, wait_until
@@ -108,8 +111,40 @@ async def test_drilling_into_a_rack_fetches_its_raw_telemetry_only(broker: Mosqu
 def test_rack_filter_takes_one_rack_and_refuses_anything_else() -> None:
     assert rack_filter("dc", "s1/h1/r03/rk04") == "dc/s1/h1/r03/rk04/#"
     for bad in ("s1/h1/r03", "s1/h1/r03/rk04/node", "s1/h1/+/rk04", "s1/h1/r03/#"):
-        try:
+        with pytest.raises(ValueError, match="not a rack path"):
             rack_filter("dc", bad)
-        except ValueError:
-            continue
-        raise AssertionError(f"{bad!r} accepted")
+
+
+def raw_message(rack: str, inlet: float, ts: float) -> RawMessage:
+    body = {"ts": ts, "seq": int(ts), "metrics": {"inlet_temp_c": inlet}}
+    return RawMessage(ts, f"dc/{rack}/rack", orjson.dumps(body), 0, False)
+
+
+def test_campus_state_keeps_the_focused_racks_raw_data_only() -> None:
+    campus = CampusState()
+    rk01, rk02 = RACKS
+    campus.ingest([raw_message(rk01, 23.5, 100.0)])
+    assert campus.raw is None and campus.snapshot().channels.keys == ()  # no focus: nothing kept
+
+    campus.focus(rk01)
+    campus.ingest([raw_message(rk01, 23.5, 101.0), raw_message(rk02, 31.5, 101.0)])
+    campus.evaluate(102.0)
+    shown = campus.snapshot([f"{rk01}/rack/inlet_temp_c"])
+    assert shown.channels.keys == (f"{rk01}/rack/inlet_temp_c",)
+    assert shown.channels.latest.tolist() == [23.5]
+    assert shown.history[f"{rk01}/rack/inlet_temp_c"][1].tolist() == [23.5]
+
+    campus.focus(rk02)  # a late message of the rack left is not kept
+    campus.ingest([raw_message(rk01, 23.5, 103.0), raw_message(rk02, 31.5, 103.0)])
+    assert campus.snapshot().channels.keys == (f"{rk02}/rack/inlet_temp_c",)
+
+    campus.focus(None)
+    assert campus.raw is None and campus.snapshot().channels.keys == ()
+    with pytest.raises(ValueError, match="not a rack path"):
+        campus.focus("s1/h1/r01")
+
+
+def test_campus_mode_refuses_a_prefix_that_is_not_one_segment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["connect", "mqtt://127.0.0.1:1", "--campus", "--prefix", "dc/#"]) == 2
+    err = capsys.readouterr().err
+    assert "topic prefix must be one segment" in err and err.count("\n") == 1

@@ -72,7 +72,11 @@ def build_campus(settings: Any, connection: Any, out_prefix: str = "rackwatch/v1
     source = CampusSource(connection, campus.filters(), prefix=settings.prefix, qos=1)
 
     def status() -> SourceStatus:
-        return SourceStatus("live", str(source.state), f"campus {connection.url}", None, source.dropped)
+        detail = f"campus {connection.url}"
+        raw = source.raw
+        if raw is not None and raw.state != "connected":
+            detail += f" · rack feed {raw.state}"  # the drilled-into rack's own connection
+        return SourceStatus("live", str(source.state), detail, None, source.dropped)
 
     return Pipeline(campus, source, status, frame_rate=settings.frame_rate, clock=wall_time, live=True)
 
