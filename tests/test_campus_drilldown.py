@@ -89,8 +89,9 @@ async def test_drilling_into_a_rack_fetches_its_raw_telemetry_only(broker: Mosqu
 
             await pilot.press("escape")  # up to the row: the rack is left
             await wait_for(pilot, lambda: campus.raw is None and app.frame.snapshot.channels.keys == ()
-                           and first.state is ConnectionState.OFFLINE, "rk01's subscription closed")
-            assert pipeline.focus is None and source.raw is None and source._closing == set()
+                           and first.state is ConnectionState.OFFLINE and not source._closing,
+                           "rk01's subscription closed")
+            assert pipeline.focus is None and source.raw is None
 
             await pilot.press("down", "enter")  # the row's second rack
             await wait_for(pilot, lambda: "31.5 °C" in shown_text(app), "rk02's raw inlet temperature")
@@ -99,8 +100,15 @@ async def test_drilling_into_a_rack_fetches_its_raw_telemetry_only(broker: Mosqu
             assert all(key.startswith("s1/h1/r01/rk02/") for key in channel_keys(campus))
             assert "23.5 °C" not in shown_text(app)
             second = source.raw
+
+            app.go_to_rack("s1/h1/r01/rk01")  # from an alert: a drill-down over this one
+            await wait_for(pilot, lambda: "23.5 °C" in shown_text(app), "rk01 again, from a new drill-down")
+            await pilot.press("escape", "escape", "escape")  # that one closes: rk02's is back on top
+            await wait_for(pilot, lambda: "31.5 °C" in shown_text(app) and pipeline.focus == "s1/h1/r01/rk02",
+                           "rk02 fetched again for the drill-down underneath")
+            third = source.raw
         # The console closed: its connections unwind as the cancelled pipeline does, none is left behind.
-        await wait_until(lambda: second.state is ConnectionState.OFFLINE
+        await wait_until(lambda: second.state is third.state is ConnectionState.OFFLINE
                          and source.rollups.state is ConnectionState.OFFLINE, 10, "both connections closed")
     finally:
         publisher.cancel()
