@@ -47,11 +47,12 @@ from sensors.broker_url import parse_broker_url  # noqa: E402
 from sensors.codec import decode  # noqa: E402
 from sensors.messages import RawMessage, Telemetry  # noqa: E402
 from sensors.mqtt_client import ConnectionSettings  # noqa: E402
-from sensors.mqtt_source import ConnectionState, MqttSource  # noqa: E402
+from sensors.mqtt_source import MqttSource  # noqa: E402
 from sensors.simulator import CampusConfig, Simulator  # noqa: E402
 from tests.mosquitto import MosquittoBroker  # noqa: E402
 
 START = 1767225600.0
+DRAIN_TIMEOUT_S = 300.0
 BROKER_CONFIG = "persistence false\nmax_queued_messages 0\nqueue_qos0_messages true\n"
 """Unlimited queues for the absent sessions; no database saves during the run."""
 
@@ -132,36 +133,47 @@ class Drain:
         return (self.count - 1) / (self.last - self.first), time.process_time() - self.cpu_start
 
 
-async def source_drain(url: str, qos: int, name: str, total: int | None,
-                       work: Callable[[list[RawMessage]], object] | None) -> tuple[float, float, int]:
-    """Register (``total`` None) or drain an ``MqttSource`` session; (msg/s, CPU s, dropped)."""
+async def source_drain(url: str, qos: int, name: str, total: int,
+                       work: Callable[[list[RawMessage]], object] | None) -> tuple[float, float]:
+    """Drain the ``MqttSource`` session ``bench-<name>``; (msg/s, CPU s)."""
     settings = ConnectionSettings(url=parse_broker_url(url))
     source = MqttSource(settings, ["dc/#"], qos=qos, client_id=f"bench-{name}", clean_session=False,
                         queue_size=10_000_000)
-    drain = Drain(total or 1)
-    async for batch in source.batches(idle_tick=0.05):
-        if total is None:
-            if source.state is ConnectionState.CONNECTED:
-                break
-            continue
-        if batch:
+    drain = Drain(total)
+    async with asyncio.timeout(DRAIN_TIMEOUT_S):
+        async for batch in source.batches():
             if work is not None:
                 work(batch)
             if drain.took(len(batch)):
                 break
-    if total is None:
-        return 0.0, 0.0, 0
-    return (*drain.result(), source.dropped)
+    return drain.result()
 
 
-def paho_drain(port: int, qos: int, total: int | None,
+def register(port: int, qos: int, name: str) -> None:
+    """Open the persistent session ``bench-<name>``: connect, subscribe, disconnect."""
+    import paho.mqtt.client as paho
+
+    subscribed = threading.Event()
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"bench-{name}", clean_session=False)
+    client.on_connect = lambda c, *_: c.subscribe("dc/#", qos)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        if not subscribed.wait(10):
+            raise RuntimeError(f"bench-{name} could not subscribe")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def paho_drain(port: int, qos: int, total: int,
                work: Callable[[list[RawMessage]], object]) -> tuple[float, float]:
     """paho's network thread fills a deque; this thread takes batches from it into ``work``."""
     import paho.mqtt.client as paho
 
     arrived: deque[RawMessage] = deque()
     wake = threading.Event()
-    subscribed = threading.Event()
 
     def on_message(_client: object, _userdata: object, message: paho.MQTTMessage) -> None:
         arrived.append(RawMessage(time.time(), message.topic, message.payload, message.qos, message.retain))
@@ -169,16 +181,12 @@ def paho_drain(port: int, qos: int, total: int | None,
 
     client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="bench-paho", clean_session=False)
     client.on_message = on_message
-    client.on_connect = lambda c, *_: c.subscribe("dc/#", qos)
-    client.on_subscribe = lambda *_: subscribed.set()
     client.connect("127.0.0.1", port)
-    drain = Drain(total or 1)
+    drain = Drain(total)
     client.loop_start()
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
     try:
-        if total is None:
-            subscribed.wait(10)
-            return 0.0, 0.0
-        while True:
+        while time.monotonic() < deadline:
             wake.wait(1.0)
             wake.clear()
             batch = [arrived.popleft() for _ in range(min(len(arrived), 5000))]
@@ -186,6 +194,7 @@ def paho_drain(port: int, qos: int, total: int | None,
                 work(batch)
                 if drain.took(len(batch)):
                     return drain.result()
+        raise RuntimeError(f"paho drain: {drain.count} of {total} messages in {DRAIN_TIMEOUT_S:.0f} s")
     finally:
         client.disconnect()
         client.loop_stop()
@@ -278,18 +287,17 @@ def measure(broker: MosquittoBroker, qos: int, stream: Path, total: int) -> list
     messages = load(stream)
     evaluators = {name: StreamEvaluator(warmed(messages)) for name in ("source", "paho")}
     mosquitto_sub(broker.port, qos, None)
-    asyncio.run(source_drain(broker.url, qos, "count", None, None))
-    asyncio.run(source_drain(broker.url, qos, "engine", None, None))
-    paho_drain(broker.port, qos, None, evaluators["paho"].feed)
+    for name in ("count", "engine", "paho"):
+        register(broker.port, qos, name)
     subprocess.run([sys.executable, __file__, "--publish-to", str(broker.port), "--stream", str(stream)],
                    check=True)
     stamps, sub_cpu = mosquitto_sub(broker.port, qos, total)
     if len(stamps) != total:
         raise RuntimeError(f"mosquitto_sub received {len(stamps)} of {total}")
     rows = [("mosquitto_sub (C client)", (total - 1) / (stamps[-1] - stamps[0]), sub_cpu)]
-    rate, cpu, _ = asyncio.run(source_drain(broker.url, qos, "count", total, None))
+    rate, cpu = asyncio.run(source_drain(broker.url, qos, "count", total, None))
     rows.append(("MqttSource (aiomqtt), count only", rate, cpu))
-    rate, cpu, _ = asyncio.run(source_drain(broker.url, qos, "engine", total, evaluators["source"].feed))
+    rate, cpu = asyncio.run(source_drain(broker.url, qos, "engine", total, evaluators["source"].feed))
     rows.append(("MqttSource + decode + Engine (console)", rate, cpu))
     rate, cpu = paho_drain(broker.port, qos, total, evaluators["paho"].feed)
     rows.append(("paho thread + decode + Engine", rate, cpu))

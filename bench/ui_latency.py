@@ -43,6 +43,7 @@ from tests.mosquitto import MosquittoBroker
 RACKWATCH = str(Path(sys.executable).with_name("rackwatch"))
 FULL_HALL = ("--rows", "10", "--racks", "20", "--nodes", "4", "--gpus", "8")
 GOAL_P99_S = 0.050
+START_TIMEOUT_S = 90.0
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -72,8 +73,15 @@ async def measure(args: argparse.Namespace, url: str) -> tuple[list[float], floa
     rng = random.Random(1)
     async with app.run_test(size=(200, 60)) as pilot:
         deadline = time.monotonic() + args.warm_up
+        give_up = deadline + START_TIMEOUT_S
         while time.monotonic() < deadline or len(pipeline.engine.registry) < args.channels:
             await asyncio.sleep(0.1)
+            if time.monotonic() > give_up:
+                source = pipeline.source
+                channels = len(pipeline.engine.registry)
+                raise SystemExit(f"no full hall after {START_TIMEOUT_S:.0f} s: {channels:,} channels, "
+                                 f"source {source.state} {source.last_error!r}, {source.received:,} "
+                                 f"received, error {pipeline.source_error!r}")
         floor_map = app.screen.query_one(FloorMap)
         await pilot.click(FloorMap)
         changes: list[float] = []
@@ -111,7 +119,11 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=15.0, help="seconds of streaming first (default 15)")
     parser.add_argument("--channels", type=int, default=45_000,
                         help="wait for this many channels (default 45,000)")
+    parser.add_argument("--switch-interval", type=float, metavar="S",
+                        help="sys.setswitchinterval for the console process (Python's default 0.005)")
     args = parser.parse_args()
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
     with tempfile.TemporaryDirectory(prefix="rackwatch-ui-") as folder:
         broker = MosquittoBroker(Path(folder))
         broker.start()
