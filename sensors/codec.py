@@ -10,7 +10,8 @@ levels are refused by the parser itself (the stdlib ``json`` accepts most of the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -38,6 +39,20 @@ THROTTLE_REASONS = frozenset(
     {"sw_power_cap", "hw_slowdown", "hw_thermal", "sw_thermal", "hw_power_brake"}
 )
 SEVERITIES = frozenset({"info", "warning", "critical"})
+GPU_EVENT_FIELDS = ("xid", "throttle")
+"""Fields of a GPU object that are lists of events, not metrics."""
+PLAIN_NUMBERS = frozenset({float, int})
+CACHED_LAYOUTS = 4096
+CACHED_TOPICS = 65536
+"""Bounds of the two decode caches below: emptied when full, so hostile input cannot grow them."""
+_GPU_HEADS = tuple(f"gpu{index}/" for index in range(MAX_GPUS))
+
+_Layout = tuple[tuple[str, ...], Callable[[dict[str, Any]], Any], int]
+_layouts: dict[tuple[str, tuple[str, ...]], _Layout] = {}
+"""(head, payload keys) -> (stored names, getter of the metric values, metric count), for key layouts
+already decoded without fault. A device sends the same keys every time, so a message's names are
+checked once, not once per reading (the per-reading checks were most of the decode time)."""
+_topics: dict[tuple[str, str], Topic | None] = {}
 
 
 class _Refuse(Exception):
@@ -83,7 +98,7 @@ def decode(
 def _decode(topic: str, payload: bytes, prefix: str, max_payload: int) -> Decoded:
     if len(payload) > max_payload:
         raise _Refuse(RejectReason.OVERSIZED, f"{len(payload)} bytes > {max_payload}")
-    parsed_topic = parse_topic(topic, prefix)
+    parsed_topic = _topic(topic, prefix)
     if parsed_topic is None:
         raise _Refuse(RejectReason.UNKNOWN_TOPIC, "not a topic of the wire contract")
     if parsed_topic.role is TopicRole.STATUS:
@@ -94,6 +109,18 @@ def _decode(topic: str, payload: bytes, prefix: str, max_payload: int) -> Decode
     if parsed_topic.kind is TopicKind.EVENTS:
         return _event(parsed_topic, body)
     return _telemetry(parsed_topic, body)
+
+
+def _topic(topic: str, prefix: str) -> Topic | None:
+    """``parse_topic``, remembered: a campus has a fixed set of topics."""
+    key = (topic, prefix)
+    try:
+        return _topics[key]
+    except KeyError:
+        if len(_topics) >= CACHED_TOPICS:
+            _topics.clear()
+        parsed = _topics[key] = parse_topic(topic, prefix)
+        return parsed
 
 
 def _parse_json(payload: bytes) -> dict[str, Any]:
@@ -173,14 +200,44 @@ def _boot(body: Mapping[str, Any]) -> str | None:
 
 
 def _metrics(raw: Any, where: str, into: dict[str, float], gpu: int | None = None) -> None:
+    """Store the numbers of a metrics (or GPU) object under their names; GPU event lists skipped."""
     if not isinstance(raw, dict):
         raise _Refuse(RejectReason.BAD_TYPE, f"{where} is not an object")
-    if len(raw) + len(into) > MAX_METRICS:
+    head = "" if gpu is None else _GPU_HEADS[gpu]
+    layout = _layouts.get((head, tuple(raw)))
+    if layout is None:
+        _metrics_checked(raw, where, into, head)
+        return
+    names, values_of, count = layout
+    if count + len(into) > MAX_METRICS:
         raise _Refuse(RejectReason.TOO_LARGE, f"more than {MAX_METRICS} metrics")
-    head = "" if gpu is None else f"gpu{gpu}/"
-    for name, value in raw.items():
+    values = values_of(raw)
+    if PLAIN_NUMBERS.issuperset(map(type, values)):
+        numbers = list(map(float, values))
+        if math.isfinite(sum(numbers)):
+            into.update(zip(names, numbers, strict=True))
+            return
+    for name, value in zip(names, values, strict=True):
+        into[name] = _number(value, f"{where}.{name.removeprefix(head)}")
+
+
+def _metrics_checked(raw: dict[str, Any], where: str, into: dict[str, float], head: str) -> None:
+    """The first message of a key layout: every name and value checked in order, then the layout kept."""
+    metrics = [name for name in raw if not head or name not in GPU_EVENT_FIELDS]
+    if len(metrics) + len(into) > MAX_METRICS:
+        raise _Refuse(RejectReason.TOO_LARGE, f"more than {MAX_METRICS} metrics")
+    for name in metrics:
         metric = _name(name, "metric")
-        into[head + metric] = _number(value, f"{where}.{metric}")
+        into[head + metric] = _number(raw[name], f"{where}.{metric}")
+    if len(metrics) == len(raw):
+        values_of: Callable[[dict[str, Any]], Any] = dict.values
+    elif len(metrics) == 1:
+        values_of = lambda body, key=metrics[0]: (body[key],)  # noqa: E731
+    else:
+        values_of = itemgetter(*metrics) if metrics else lambda _: ()
+    if len(_layouts) >= CACHED_LAYOUTS:
+        _layouts.clear()
+    _layouts[(head, tuple(raw))] = (tuple(head + name for name in metrics), values_of, len(metrics))
 
 
 def _telemetry(topic: Topic, body: dict[str, Any]) -> Telemetry:
@@ -219,8 +276,7 @@ def _gpu(
 ) -> None:
     if not isinstance(gpu, dict):
         raise _Refuse(RejectReason.BAD_TYPE, f"gpus[{index}] is not an object")
-    scalars = {k: v for k, v in gpu.items() if k not in ("xid", "throttle")}
-    _metrics(scalars, f"gpus[{index}]", values, gpu=index)
+    _metrics(gpu, f"gpus[{index}]", values, gpu=index)
     xid = gpu.get("xid", [])
     if not isinstance(xid, list) or len(xid) > MAX_XIDS:
         raise _Refuse(RejectReason.BAD_TYPE, f"gpus[{index}].xid is not a short list")
