@@ -96,7 +96,8 @@ def build_snapshot(engine: Engine, history_keys: Iterable[str]) -> Snapshot:
     channel_stale = device_stale[registry.device_of[:count]] if devices else np.zeros(count, dtype=bool)
 
     layout = getattr(engine, "_rack_layout", None)
-    if layout is None or layout.version != registry.version:
+    if layout is None or layout.version != registry.version or layout.device_rack.size != devices:
+        # Devices also arrive without channels (a retained status or meta first): rebuild then too.
         layout = _RackLayout(engine)
         engine._rack_layout = layout  # type: ignore[attr-defined]
     latest = engine.latest
