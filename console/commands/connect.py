@@ -48,13 +48,19 @@ def build(settings: Any, connection: Any, state_dir: Path | None = None) -> Any:
     from console.commands.console_args import make_engine
     from console.core.alert_book import AlertBook
     from console.pipeline import Pipeline, SourceStatus, wall_time
-    from sensors.mqtt_source import MqttSource
+    from sensors.mqtt_source import ConnectionState, MqttSource
 
     source = MqttSource(connection, list(settings.topics), qos=1)
     engine = make_engine(settings, AlertBook(state_dir) if state_dir is not None else None)
 
     def status() -> SourceStatus:
-        return SourceStatus("live", str(source.state), str(connection.url), None, source.dropped)
+        # Not connected: say why (refused, unreachable, credentials) first, then where.
+        url = str(connection.url)
+        detail = url
+        if source.state is not ConnectionState.CONNECTED and source.last_error:
+            reason = source.last_error.removeprefix(url).removeprefix(":").strip()
+            detail = f"{reason} · {url}"
+        return SourceStatus("live", str(source.state), detail, None, source.dropped)
 
     return Pipeline(engine, source, status, frame_rate=settings.frame_rate, clock=wall_time, live=True)
 
