@@ -24,6 +24,7 @@ from console.screens.base import ConsoleScreen
 from console.screens.drilldown import DrilldownScreen
 from console.screens.events import EventsScreen
 from console.screens.help import HelpScreen
+from console.screens.ingest import IngestScreen
 from console.screens.overview import OverviewScreen
 from console.screens.security import SecurityControlScreen, SecurityScreen
 from console.settings import Settings
@@ -222,6 +223,11 @@ class RackwatchApp(App[int]):
         self.notify(f"bell {'on' if self.bell_on else 'off'}", timeout=2)
         if self.frame is not None and isinstance(self.screen, ConsoleScreen):
             self.screen.show_frame(self.frame)
+
+    def action_ingest(self) -> None:
+        """Received, rejected by reason, duplicates, dropped: the connection bar's totals broken down."""
+        if not isinstance(self.screen, IngestScreen):
+            self.push_screen(IngestScreen())
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -30,6 +30,7 @@ class ConsoleCommands(Provider):
             ("view: events", partial(app.switch_mode, "events"), "field events"),
             ("view: security", partial(app.switch_mode, "security"), "security controls"),
             ("view: help", app.action_help, "every key"),
+            ("view: ingest counts", app.action_ingest, "received, rejected by reason, dropped [i]"),
             ("alert: acknowledge all", app.acknowledge_all, "acknowledge every raised alert"),
             ("bell: " + ("mute" if app.bell_on else "unmute"), app.action_toggle_bell, "terminal bell"),
         ]

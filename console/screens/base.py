@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -14,6 +17,10 @@ from console.widgets.connection_bar import ConnectionBar
 
 class ConsoleScreen(Screen):
     """A screen that draws frames; subclasses compose their body and implement ``draw``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("i", "app.ingest", "Ingest counts", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         yield ConnectionBar()
