@@ -24,6 +24,10 @@ from console.core.snapshot import Alert, AlertState, AlertTransition, Incident, 
 
 LOG_NAME = "alerts.jsonl"
 COMPACT_AFTER_LINES = 10_000
+RESTORED_GRACE_S = 120.0
+"""Stream seconds after a restart within which a detector must raise a reloaded live alert again
+(it keeps its acknowledgement); after that it is cleared. A fresh engine never clears what it
+did not raise itself, so without this a reloaded alert would stay up forever."""
 
 
 @dataclass(slots=True)
@@ -67,17 +71,41 @@ class AlertBook:
         self._silences: dict[str, float] = {}
         self.skipped_lines = 0
         self.path: Path | None = None
+        self._restored: set[str] = set()
+        """Live alerts reloaded from disk that no detector has raised again yet."""
+        self._restored_since: float | None = None
         if state_dir is not None:
             self.path = Path(state_dir) / LOG_NAME
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._reload()
+            self._restored = set(self._live)
 
     # -- changes -------------------------------------------------------------------------
     def apply(self, transitions: Iterable[AlertTransition]) -> None:
         """Record alert transitions from the engine."""
         for transition in transitions:
+            self._restored.discard(alert_id(transition.rule, transition.key))
             self._apply(transition)
             self._write({"op": transition.state, **transition.as_json()})
+
+    def expire_restored(self, now: float, grace_s: float = RESTORED_GRACE_S) -> list[AlertTransition]:
+        """Clear reloaded alerts that no detector raised again within ``grace_s`` of the first
+        evaluation after the restart; returns (and books) their transitions."""
+        if not self._restored:
+            return []
+        if self._restored_since is None:
+            self._restored_since = now
+        if now - self._restored_since < grace_s:
+            return []
+        expired = [self._live[ident] for ident in sorted(self._restored) if ident in self._live]
+        self._restored.clear()
+        transitions = [
+            AlertTransition(ts=now, key=live.key, state="cleared", severity=live.severity, rule=live.rule,
+                            value=live.value, message="not raised again since the restart")
+            for live in expired
+        ]
+        self.apply(transitions)
+        return transitions
 
     def _apply(self, t: AlertTransition) -> None:
         self.now = max(self.now, t.ts)

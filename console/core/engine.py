@@ -127,6 +127,7 @@ class Engine:
         self._refresh_structure()
         transitions = self.rules.evaluate(now) + self.security.evaluate(now)
         self.alerts.apply(transitions)
+        transitions += self.alerts.expire_restored(now)
         self.ingestor.tick(now)
         return transitions
 
