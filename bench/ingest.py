@@ -11,12 +11,15 @@ Method (every number comes from one run on one machine):
    the broker queues it for every absent session.
 4. One consumer at a time reconnects and drains its backlog: the broker sends as fast as that
    consumer takes it, so the rate is the consumer's, not the publisher's. Rate = messages /
-   (last receive - first receive); CPU = the consumer process's user + system seconds.
+   (last message handled - start of the connection), the same for every consumer (a consumer
+   may read much off the socket before it hands over its first message); CPU = the consumer
+   process's user + system seconds.
 
 Consumers: ``mosquitto_sub`` (the C client, the baseline), ``MqttSource`` (aiomqtt, what the
 console uses) counting only, ``MqttSource`` feeding the console's ``StreamEvaluator`` (decode,
-de-duplicate, store, evaluate once per second: the real path), and paho's own network thread
-feeding the same evaluator (the alternative client design). Then the same messages through
+de-duplicate, store, evaluate once per second) in a worker thread as ``Pipeline.ingest`` does
+(the real path, without the pause it leaves the UI after each batch), and paho's own network
+thread feeding the same evaluator (the alternative client design). Then the same messages through
 ``Engine.ingest`` in-process, no broker: the ceiling of one core.
 
     .venv/bin/python bench/ingest.py [--rows 10] [--racks 20] [--ticks 30] [--qos 1]
@@ -96,18 +99,22 @@ def publish_all(port: int, stream: Path) -> None:
     client.disconnect()
 
 
-def mosquitto_sub(port: int, qos: int, count: int | None) -> tuple[list[float], float]:
-    """Register (``count`` None) or drain the C client's session; (receive stamps, CPU seconds)."""
+def mosquitto_sub(port: int, qos: int, count: int | None) -> tuple[float, float]:
+    """Register (``count`` None) or drain the C client's session; (wall seconds, CPU seconds)."""
     command = ["mosquitto_sub", "-p", str(port), "-c", "-i", "bench-mosquitto-sub", "-q", str(qos),
                "-t", "dc/#"]
     command += ["-E"] if count is None else ["-C", str(count), "-F", "%U"]
+    begin = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     output = process.stdout.read() if process.stdout else ""
     _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - begin
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise RuntimeError(f"mosquitto_sub exited with {process.returncode}")
-    return [float(line) for line in output.split()], usage.ru_utime + usage.ru_stime
+    if count is not None and len(output.split()) != count:
+        raise RuntimeError(f"mosquitto_sub received {len(output.split())} of {count}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 class Drain:
@@ -116,21 +123,18 @@ class Drain:
     def __init__(self, total: int) -> None:
         self.total = total
         self.count = 0
-        self.first = self.last = 0.0
+        self.first = self.last = time.perf_counter()
         self.cpu_start = time.process_time()
 
-    def took(self, count: int) -> bool:
-        """Note ``count`` more messages; True once all have come."""
-        now = time.perf_counter()
-        if not self.count:
-            self.first = now
-        self.count += count
-        self.last = now
+    def took(self, batch: list[RawMessage]) -> bool:
+        """Note a batch handled; True once all have come."""
+        self.count += len(batch)
+        self.last = time.perf_counter()
         return self.count >= self.total
 
     def result(self) -> tuple[float, float]:
         """(messages per second, CPU seconds of this process since the drain began)."""
-        return (self.count - 1) / (self.last - self.first), time.process_time() - self.cpu_start
+        return self.count / (self.last - self.first), time.process_time() - self.cpu_start
 
 
 async def source_drain(url: str, qos: int, name: str, total: int,
@@ -143,8 +147,8 @@ async def source_drain(url: str, qos: int, name: str, total: int,
     async with asyncio.timeout(DRAIN_TIMEOUT_S):
         async for batch in source.batches():
             if work is not None:
-                work(batch)
-            if drain.took(len(batch)):
+                await asyncio.to_thread(work, batch)  # as Pipeline.ingest: the loop keeps reading
+            if drain.took(batch):
                 break
     return drain.result()
 
@@ -192,7 +196,7 @@ def paho_drain(port: int, qos: int, total: int,
             batch = [arrived.popleft() for _ in range(min(len(arrived), 5000))]
             if batch:
                 work(batch)
-                if drain.took(len(batch)):
+                if drain.took(batch):
                     return drain.result()
         raise RuntimeError(f"paho drain: {drain.count} of {total} messages in {DRAIN_TIMEOUT_S:.0f} s")
     finally:
@@ -291,10 +295,8 @@ def measure(broker: MosquittoBroker, qos: int, stream: Path, total: int) -> list
         register(broker.port, qos, name)
     subprocess.run([sys.executable, __file__, "--publish-to", str(broker.port), "--stream", str(stream)],
                    check=True)
-    stamps, sub_cpu = mosquitto_sub(broker.port, qos, total)
-    if len(stamps) != total:
-        raise RuntimeError(f"mosquitto_sub received {len(stamps)} of {total}")
-    rows = [("mosquitto_sub (C client)", (total - 1) / (stamps[-1] - stamps[0]), sub_cpu)]
+    wall, sub_cpu = mosquitto_sub(broker.port, qos, total)
+    rows = [("mosquitto_sub (C client)", total / wall, sub_cpu)]
     rate, cpu = asyncio.run(source_drain(broker.url, qos, "count", total, None))
     rows.append(("MqttSource (aiomqtt), count only", rate, cpu))
     rate, cpu = asyncio.run(source_drain(broker.url, qos, "engine", total, evaluators["source"].feed))
