@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 
 from sensors.broker_url import BrokerUrl
 
@@ -91,6 +92,22 @@ def read_credentials(password_file: Path | None) -> tuple[str | None, Secret | N
         except (OSError, IndexError, UnicodeDecodeError) as error:
             raise CredentialsError(f"cannot read a password from {password_file}: {error}") from None
     return username, Secret(password) if password else None
+
+
+AUTH_REASON_CODES = frozenset({4, 5, 134, 135})
+"""CONNACK codes for refused credentials: v3.1.1 4/5, v5 0x86/0x87 (../shared/mqtt.md table row 15)."""
+
+
+def refused_credentials(error: BaseException) -> bool:
+    """Whether a connect failure is the broker refusing our credentials (retry slowly, not hot)."""
+    if not isinstance(error, MqttConnectError):
+        return False
+    return int(getattr(error.rc, "value", error.rc or 0)) in AUTH_REASON_CODES
+
+
+def auth_backoff() -> Backoff:
+    """Retries after refused credentials: 15 s growing to 5 min, never a reconnect loop."""
+    return Backoff(first=15.0, cap=300.0, floor=5.0)
 
 
 RECONNECT_CAP_S = 1.5

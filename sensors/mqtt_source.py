@@ -30,18 +30,15 @@ import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
 from sensors.messages import RawMessage
-from sensors.mqtt_client import Backoff, ConnectionSettings
+from sensors.mqtt_client import RECONNECT_CAP_S, Backoff, ConnectionSettings, refused_credentials
+from sensors.mqtt_client import auth_backoff as new_auth_backoff
 
-RECONNECT_CAP_S = 1.5
-"""Longest wait between connection attempts: a broker's return is noticed within 2 s (issue 8).
-A refused loopback or LAN connect costs microseconds, so trying this often is cheap."""
 BATCH_LINGER = 0.005
 """Seconds a batch waits for more messages once one has come (not with manual acknowledgement,
 where the broker's in-flight window bounds a batch anyway). One await per message handed the
 consumer batches of one or two; with the wait a consumer gets tens to thousands at a time and
 pays its per-call cost once for them: the console's ingest over Mosquitto ran about 2x faster
 (bench/ingest.py, docs/performance.md). At most 5 ms of delay, against a 250 ms frame."""
-AUTH_REASON_CODES = frozenset({4, 5, 134, 135})
 """CONNACK codes for refused credentials: v3.1.1 4/5, MQTT 5 0x86/0x87 (../shared/mqtt.md section 7, #15)."""
 
 
@@ -113,7 +110,7 @@ class MqttSource:
         self.queue_size = queue_size
         self.on_state_change = on_state_change
         self.backoff = backoff or Backoff(first=0.2, cap=RECONNECT_CAP_S, floor=0.2)
-        self.auth_backoff = auth_backoff or Backoff(first=15.0, cap=300.0, floor=5.0)
+        self.auth_backoff = auth_backoff or new_auth_backoff()
         self.connect_timeout = connect_timeout
         self.state = ConnectionState.OFFLINE
         self.last_error = ""
@@ -211,8 +208,7 @@ class MqttSource:
             try:
                 await self._connect_once()
             except MqttConnectError as error:
-                code = int(getattr(error.rc, "value", error.rc or 0))
-                if code in AUTH_REASON_CODES:
+                if refused_credentials(error):
                     delay = self.auth_backoff.next_delay()
                     self._set_state(
                         ConnectionState.AUTH_FAILED,

@@ -211,3 +211,21 @@ async def test_a_read_only_console_shows_the_campus(
         await wait_for(pilot, lambda: app.frame is not None and RACK in app.frame.snapshot.racks.racks,
                        "the rack reported by the agent user")
         assert app.frame.snapshot.stats.decoded == 1
+
+
+async def test_simulator_retries_refused_credentials_slowly(
+    auth_broker: AuthBroker, procs: list[Proc]
+) -> None:
+    wrong = f"wrong-{uuid.uuid4().hex}"
+    before = auth_broker.connections()
+    simulator = Proc("simulate", "--broker", auth_broker.url, "--rows", "1", "--racks", "1", "--nodes", "1",
+                     "--gpus", "1", env=_env("agent", wrong))
+    procs.append(simulator)
+    await asyncio.sleep(4.0)
+    assert simulator.stop() == 1  # nothing could be delivered: said on stderr, exit 1
+    assert "could not reach the broker" in simulator.stderr
+    # Refused credentials wait 15 s or more (sensors.mqtt_client.auth_backoff): the first try and
+    # one prompt try on stop. The ordinary schedule (0.2 s doubling to a 1.5 s cap) makes five or
+    # more in these four seconds.
+    assert auth_broker.connections() - before <= 3
+    assert wrong not in simulator.stderr and "Traceback" not in simulator.stderr

@@ -20,11 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
 
 from sensors.codec import encode_payload
-from sensors.mqtt_client import Backoff, ConnectionSettings
-from sensors.mqtt_source import AUTH_REASON_CODES
+from sensors.mqtt_client import Backoff, ConnectionSettings, auth_backoff, refused_credentials
 from sensors.topics import DEFAULT_PREFIX, meta_topic, node_topic, status_topic
 
 log = logging.getLogger(__name__)
@@ -164,7 +162,7 @@ async def publish_over_mqtt(
     publishes ``offline`` itself, then disconnects.
     """
     backoff = backoff or Backoff()
-    auth_backoff = Backoff(first=15.0, cap=300.0, floor=5.0)  # refused credentials: no hot loop
+    slow_backoff = auth_backoff()
     will = aiomqtt.Will(status_topic(agent.topic), OFFLINE, qos=1, retain=True)
     identifier = f"rackwatch-agent-{agent.topic.rsplit('/', 1)[-1]}-{os.getpid()}-{agent.stamper.boot}"
     client = settings.client(will=will, identifier=identifier[:128])
@@ -177,12 +175,12 @@ async def publish_over_mqtt(
             async with client:
                 log.info("connected to %s, publishing %s", settings.url, agent.topic)
                 backoff.reset()
-                auth_backoff.reset()
+                slow_backoff.reset()
                 await agent.run(sink, stop)
             return
         except aiomqtt.MqttError as error:
-            if isinstance(error, MqttConnectError) and _code(error) in AUTH_REASON_CODES:
-                delay = auth_backoff.next_delay()
+            if refused_credentials(error):
+                delay = slow_backoff.next_delay()
                 log.warning("broker %s refused our credentials (%s); retrying in %.0f s",
                             settings.url, error, delay)
             else:
@@ -190,7 +188,3 @@ async def publish_over_mqtt(
                 log.warning("broker %s: %s; retrying in %.1f s", settings.url, error, delay)
             await _wait(stop, delay)
 
-
-def _code(error: MqttConnectError) -> int:
-    """The CONNACK return code (v3.1.1) or reason code (v5) as a number."""
-    return int(getattr(error.rc, "value", error.rc or 0))

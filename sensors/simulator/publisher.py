@@ -23,7 +23,7 @@ from typing import IO
 
 import aiomqtt
 
-from sensors.mqtt_client import Backoff, ConnectionSettings
+from sensors.mqtt_client import Backoff, ConnectionSettings, auth_backoff, refused_credentials
 from sensors.simulator.simulator import Outgoing, Simulator
 
 QUEUE_TICKS = 120
@@ -170,6 +170,7 @@ class SimulatorPublisher:
         # Batches are concurrent on purpose; aiomqtt's warning is meant for unbounded pile-ups.
         client.pending_calls_threshold = 2 * BATCH
         backoff = Backoff()
+        slow_backoff = auth_backoff()
         attempts_after_run = 0
         while True:
             try:
@@ -177,6 +178,7 @@ class SimulatorPublisher:
                     self.stats.connected = True
                     self.stats.connects += 1
                     backoff.reset()
+                    slow_backoff.reset()
                     await self._send(client, sim.initial_messages())
                     await self._drain(client)
                     await self._send(client, sim.final_messages())
@@ -186,11 +188,17 @@ class SimulatorPublisher:
                 self.stats.last_error = str(error)[:80]
                 if self.clock_done.is_set():
                     attempts_after_run += 1
+                refused = refused_credentials(error)
+                if refused and self.stopping.is_set():
+                    attempts_after_run = FINAL_ATTEMPTS  # stopping: credentials will not heal meanwhile
                 if attempts_after_run >= FINAL_ATTEMPTS or self.giving_up.is_set():
                     self.stats.undelivered_ticks = self.queue.qsize()
                     return
+                delay = slow_backoff.next_delay() if refused else backoff.next_delay()
+                # A stop cuts the wait short: one prompt attempt to deliver what is left.
+                wake = self.giving_up if self.stopping.is_set() else self.stopping
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.giving_up.wait(), backoff.next_delay())
+                    await asyncio.wait_for(wake.wait(), delay)
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         """Send queued ticks until the clock has finished and the queue is empty."""
