@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 COMMAND_MODULES: tuple[str, ...] = (
     "console.commands.connect",
@@ -24,8 +26,27 @@ class UsageError(Exception):
     """Bad input from the operator: printed as one line, exit status 2, never a traceback."""
 
 
+_SECRET_OPTION = re.compile(r"(--?[\w-]*(?:pass|secret|token)[\w-]*)([ =])(\S+)", re.IGNORECASE)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that an error never echoes what followed a password-like option.
+
+    ``rackwatch connect --password hunter2`` is refused (secrets never come from argv), and
+    argparse's "unrecognized arguments: --password hunter2" would print the secret. Prefixes are
+    not accepted either, or ``--password`` would quietly mean ``--password-file``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_SECRET_OPTION.sub(r"\1\2********", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rackwatch",
         description="Terminal operations console for AI data centers.",
         epilog="Run 'rackwatch COMMAND --help' for the options of one command.",
