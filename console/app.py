@@ -239,7 +239,8 @@ class RackwatchApp(App[int]):
         app_keys = [b for b in self.BINDINGS if isinstance(b, Binding)
                     and (self.controls is not None or not b.action.startswith(clock_actions))]
         return [
-            ("Everywhere", [*app_keys, Binding("ctrl+p", "command_palette", "Command palette")]),
+            ("Everywhere", [*app_keys, *ConsoleScreen.BINDINGS,
+                            Binding("ctrl+p", "command_palette", "Command palette")]),
             ("Overview (floor map)", [*OverviewScreen.BINDINGS, *FloorMap.BINDINGS]),
             ("Drill-down", [*DrilldownScreen.BINDINGS, Binding("enter", "select", "Drill down")]),
             ("Alerts", [*AlertsScreen.BINDINGS, *AlertTable.BINDINGS]),
