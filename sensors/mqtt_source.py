@@ -261,9 +261,10 @@ class MqttSource:
             if client is not None and generation == self._generation:
                 client._client.ack(mid, qos)
 
-    async def _drain_acks(self, limit: float = 1.0) -> None:
+    async def _drain_acks(self, limit: float = 5.0) -> None:
         """Let acknowledgements already queued reach the socket before we disconnect, so the
-        broker does not resend what is safely on disk."""
+        broker does not resend what is safely on disk. The limit is generous: it is only spent
+        while acknowledgements are still queued, which a starved event loop can make seconds."""
         client = self._client
         deadline = time.monotonic() + limit
         while client is not None and client._client.want_write() and time.monotonic() < deadline:
