@@ -150,16 +150,20 @@ def test_a_simulated_stream_with_dropped_messages_shows_the_loss() -> None:
     assert coverage.coverage(simulator.now).seq_gaps == dropped - 1
 
 
-def test_the_engine_tap_feeds_decoded_messages_and_still_counts_rejects() -> None:
-    from console.core.security.tap import SecurityTapDecoder
+def test_the_engine_feeds_the_security_state_only_what_it_accepts() -> None:
+    from console.core.engine import Engine
     from sensors.messages import RawMessage, RejectReason
 
-    state = SecurityState(builtin_profile())
-    tap = SecurityTapDecoder(state)
+    engine = Engine()
     good = encode_payload({"ts": T0, "seq": 0, "boot": "b", "indicators": {"mfa_coverage_pct": 90}})
-    assert not isinstance(tap.decode(RawMessage(T0, "dc/s1/security/people", good)), Rejected)
-    assert isinstance(tap.decode(RawMessage(T0, "dc/s1/security/people", b"{nope")), Rejected)
-    assert tap.rejects.by_reason == {RejectReason.NOT_JSON: 1}
-    people = state.view(T0 + 1).control("people")
+    engine.ingest([RawMessage(T0, "dc/s1/security/people", good),
+                   RawMessage(T0, "dc/s1/security/people", b"{nope")])
+    assert engine.ingestor.decoder.rejects.by_reason == {RejectReason.NOT_JSON: 1}
+    people = engine.security.view(T0 + 1).control("people")
     assert people.status is SecurityStatus.FAIL
     assert people.indicators[0].evidence.value == 90.0
+    # A report from a clock far ahead of the stream is refused before it reaches the panel.
+    skewed = encode_payload({"ts": T0 + 7200, "seq": 1, "boot": "b", "indicators": {"mfa_coverage_pct": 100}})
+    engine.ingest([RawMessage(T0 + 2, "dc/s1/security/people", skewed)])
+    assert engine.ingestor.refused == {"clock_skew": 1}
+    assert engine.security.view(T0 + 3).control("people").indicators[0].evidence.value == 90.0

@@ -33,9 +33,9 @@ from console.core.ingest import MessageIngest
 from console.core.rules import is_leak, matches, resolve_limits, split_metric
 from console.core.rules_eval import RuleEvaluation
 from console.core.security import Profile, SecurityState, builtin_profile
-from console.core.security.tap import SecurityTapDecoder
 from console.core.snapshot import AlertTransition, Snapshot
 from console.core.views import build_snapshot
+from sensors.codec import Decoder
 from sensors.messages import RawMessage
 
 CHANNEL_RULES = ("limit", "leak", "rate", "deviation", "peer", "flatline", "forecast")
@@ -92,7 +92,7 @@ class Engine:
         )
         self.alerts.place_of = self.place_of
         self.security = SecurityState(security_profile or builtin_profile(), prefix)  # security panel
-        self.ingestor = MessageIngest(self, SecurityTapDecoder(self.security, prefix))
+        self.ingestor = MessageIngest(self, Decoder(prefix))
         self.rules = RuleEvaluation(self)
         self.events: deque = deque(maxlen=500)
         self.now = 0.0

@@ -63,11 +63,11 @@ class MessageIngest:
         self.decoded = 0
         self.duplicates = 0
         self.dropped = 0
+        """Readings refused because their device exceeded its channel cap."""
         self.refused: dict[str, int] = {}
+        """Messages the codec accepted but the store refuses, by reason (merged into rejects)."""
         self._offset = math.nan
         self._skewed_run = 0
-        """Messages the codec accepted but the store refuses, by reason (merged into rejects)."""
-        """Readings refused because their device exceeded its channel cap."""
         self.messages_per_second = 0.0
         self._since_tick = 0
         self._last_tick = math.nan
@@ -100,6 +100,7 @@ class MessageIngest:
                 if self._skewed(decoded.ts - message.received):
                     self._refuse(CLOCK_SKEW)
                     continue
+                engine.security.ingest(decoded)
                 kind = str(topic.kind)
                 indices = registry.layout(topic.device, kind, decoded.values)
                 readings = np.fromiter(decoded.values.values(), dtype=np.float32, count=len(decoded.values))
@@ -115,9 +116,11 @@ class MessageIngest:
                 if topic.kind is TopicKind.NODE:
                     self._throttle(topic.device, decoded.throttle, decoded.ts)
             elif isinstance(decoded, Meta):
+                engine.security.ingest(decoded)
                 registry.device(decoded.topic.device, str(decoded.topic.kind))
                 engine.apply_meta(decoded.topic.device, decoded.facts)
             elif isinstance(decoded, Status):
+                engine.security.ingest(decoded)
                 number = registry.device(decoded.topic.device, str(decoded.topic.kind))
                 engine.stale.set_offline(number, not decoded.online, len(registry.devices))
             elif isinstance(decoded, Event):
@@ -243,6 +246,7 @@ class MessageIngest:
         if not seen:
             self.duplicates += 1
             return
+        self.engine.security.ingest(event)
         self.engine.events.append(
             EventView(
                 ts=event.ts,
