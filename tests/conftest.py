@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.mosquitto import MOSQUITTO, MosquittoBroker
+from tests.rackwatch_process import Proc
 
 
 def _require_mosquitto() -> None:
@@ -35,3 +36,14 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     own.start()
     yield own
     own.stop()
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    """``rackwatch`` subprocesses a test starts; any still running at the end are killed."""
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        if proc.process.poll() is None:
+            proc.process.kill()
+            proc.process.wait()

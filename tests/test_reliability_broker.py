@@ -19,14 +19,10 @@ import asyncio
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 
 from console.app import RackwatchApp
 from console.commands import connect
@@ -36,66 +32,14 @@ from sensors.logfile import read_log
 from sensors.mqtt_client import ConnectionSettings
 from sensors.mqtt_source import ConnectionState
 from tests.mosquitto import MosquittoBroker
+from tests.rackwatch_process import Proc
 from tests.ui_support import shown_text, wait_for
 
-RACKWATCH = str(Path(sys.executable).with_name("rackwatch"))
 RECONNECT_DEADLINE_S = 2.0
 """The issue's promise: connected again within 2 s of the broker's return."""
 OUTAGE_S = 6.0
 """Long enough for an uncapped or 10 s-capped backoff to be sleeping well past the return."""
 TOPIC = "dc/s1/h1/r01/rk09/rack"
-
-
-class Proc:
-    """A rackwatch subprocess whose output lines (stderr and stdout) are kept with the monotonic
-    time they arrived."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.args = args
-        self.lines: list[tuple[float, str]] = []
-        self.process = subprocess.Popen(
-            [RACKWATCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append((time.monotonic(), line.rstrip("\n")))
-
-    def seen(self, text: str) -> list[float]:
-        return [at for at, line in list(self.lines) if text in line]
-
-    def wait_line(self, text: str, count: int = 1, timeout: float = 20.0) -> float:
-        """When the ``count``-th line holding ``text`` arrived (waits for it)."""
-        deadline = time.monotonic() + timeout
-        while len(self.seen(text)) < count:
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"{self.args[0]}: no {count}x {text!r} on stderr; got {self.stderr}")
-            time.sleep(0.02)
-        return self.seen(text)[count - 1]
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        code = self.process.wait(timeout=20)
-        self._reader.join(timeout=5)
-        return code
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(line for _, line in self.lines)
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        if proc.process.poll() is None:
-            proc.process.kill()
-            proc.process.wait()
 
 
 def _publish(port: int, seqs: range) -> None:

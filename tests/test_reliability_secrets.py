@@ -29,7 +29,7 @@ from console.commands.connection_args import connection_settings
 from console.commands.console_args import console_settings
 from sensors.mqtt_client import PASSWORD_ENV, USERNAME_ENV
 from tests.mosquitto import MosquittoBroker
-from tests.test_reliability_broker import Proc
+from tests.rackwatch_process import Proc
 from tests.ui_support import shown_text, wait_for
 
 RACK_TOPIC = "dc/s1/h1/r02/rk05/rack"
@@ -83,16 +83,6 @@ def auth_broker(tmp_path: Path, secrets: dict[str, str]) -> Iterator[AuthBroker]
     broker.start()
     yield broker
     broker.stop()
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        if proc.process.poll() is None:
-            proc.process.kill()
-            proc.process.wait()
 
 
 def _env(user: str, password: str) -> dict[str, str]:
