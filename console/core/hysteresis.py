@@ -52,12 +52,45 @@ class Tracker:
     def step(self, now: float, level: np.ndarray) -> Changes:
         """Advance to ``now`` with this evaluation's levels (length <= capacity)."""
         count = level.shape[0]
-        active = self.active[:count]
-        on_since = self.on_since[:count]
-        crit_since = self.crit_since[:count]
-        off_since = self.off_since[:count]
+        state = (self.active[:count], self.on_since[:count], self.crit_since[:count], self.off_since[:count])
+        return self._advance(now, level, *state)
+
+    def step_at(self, now: float, subjects: np.ndarray, level: np.ndarray) -> Changes:
+        """``step`` with ``level`` for the listed subjects (sorted, unique) and UNKNOWN for all others.
+
+        UNKNOWN changes nothing (timers frozen, no raise, no clear), so only the listed subjects
+        are read and written: a rule whose level is known on a few channels of 50,000 pays for
+        those few. Same changes, in the same order, as the equivalent ``step``.
+        """
+        if subjects.size == 0:
+            return NO_CHANGES
+        state = (self.active[subjects], self.on_since[subjects], self.crit_since[subjects],
+                 self.off_since[subjects])
+        changes = self._advance(now, level, *state)
+        active, on_since, crit_since, off_since = state
+        self.on_since[subjects] = on_since
+        self.crit_since[subjects] = crit_since
+        self.off_since[subjects] = off_since
+        if not changes:
+            return changes
+        self.active[subjects] = active
+        return Changes(subjects[changes.raised], changes.raised_level, subjects[changes.cleared],
+                       changes.cleared_level)
+
+    def _advance(
+        self, now: float, level: np.ndarray, active: np.ndarray, on_since: np.ndarray,
+        crit_since: np.ndarray, off_since: np.ndarray,
+    ) -> Changes:
+        """The state machine over arrays of equal length, updated in place."""
         on = level > 0
         off = level == 0
+        if not on.any() and not active.any():
+            # The usual evaluation: nothing on, nothing raised, so nothing can raise or clear;
+            # only timers move (the same assignments as below, with ``on`` and ``crit`` empty).
+            on_since[off] = np.nan
+            crit_since[off] = np.nan
+            off_since[off & np.isnan(off_since)] = now
+            return NO_CHANGES
         crit = level >= 2
         on_since[on & np.isnan(on_since)] = now
         on_since[off] = np.nan
@@ -75,3 +108,13 @@ class Tracker:
         active[raised] = levels
         active[cleared] = 0
         return Changes(raised, levels, cleared, was)
+
+
+def _frozen(dtype: type) -> np.ndarray:
+    empty = np.zeros(0, dtype=dtype)
+    empty.setflags(write=False)
+    return empty
+
+
+NO_CHANGES = Changes(_frozen(np.intp), _frozen(np.int8), _frozen(np.intp), _frozen(np.int8))
+"""What an evaluation with nothing to evaluate changes: nothing (shared, read-only)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from console.core.channels import grow
-from console.core.hysteresis import Changes, Tracker
+from console.core.hysteresis import NO_CHANGES, Changes, Tracker
 
 FATAL_XIDS = frozenset(
     {46, 48, 61, 62, 64, 74, 79, 95, 109, 119, 120, 136, 140, 143, *range(144, 151), 155, 156, 158, 162}
@@ -61,6 +61,8 @@ class SparseRule:
 
     def step(self, now: float) -> Changes:
         count = len(self.keys)
+        if not count:
+            return NO_CHANGES  # most streams never see an XID: skip the tracker's array passes
         levels = self.level_seen[:count].copy()
         with np.errstate(invalid="ignore"):
             expired = now - self.seen_at[:count] > self.hold_s
