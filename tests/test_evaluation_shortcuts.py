@@ -11,6 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from console.core.detectors.limits import LimitDetector
 from console.core.hysteresis import UNKNOWN, Tracker
 
 
@@ -68,3 +69,43 @@ def test_step_and_step_at_equal_the_plain_state_machine(steps, known, seeded):
             assert changes.raised_level.tolist() == reference.active[raised].tolist()
         assert whole.cleared_level.tolist() == part.cleared_level.tolist()
         assert _same_state(reference, plain) and _same_state(reference, subset)
+
+
+def _reference_limit_level(limits: LimitDetector, values, known, active) -> np.ndarray:
+    """Static limits with the exit band applied to every channel (no shortcut)."""
+    frac = np.float32(limits.band_frac)
+    warn_band = np.where(active >= 1, frac, np.float32(0.0))
+    crit_band = np.where(active >= 2, frac, np.float32(0.0))
+
+    def inside(limit, band):
+        return limit + band * np.maximum(np.abs(limit), 1.0)
+
+    count = values.shape[0]
+    with np.errstate(invalid="ignore"):
+        crit = ((values >= inside(limits.crit_hi[:count], -crit_band))
+                | (values <= inside(limits.crit_lo[:count], crit_band)))
+        warn = ((values >= inside(limits.warn_hi[:count], -warn_band))
+                | (values <= inside(limits.warn_lo[:count], warn_band)))
+    level = np.where(crit, 2, np.where(warn, 1, 0)).astype(np.int8)
+    level[~known | np.isnan(values)] = UNKNOWN
+    return level
+
+
+bounds = st.sampled_from([np.nan, np.nan, 0.0, -0.0, 1.0, 26.5, 27.0, -5.0, 95.0, 1e39, np.inf, -np.inf])
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(bounds, bounds, bounds, bounds,
+                               st.sampled_from([np.nan, 0.0, -0.0, 0.5, 26.6, 27.0, 94.0, 96.0, -6.0, 2e38]),
+                               st.booleans(), st.sampled_from([0, 0, 1, 2])),
+                     min_size=1, max_size=30))
+def test_limit_level_with_the_band_on_raised_channels_only_equals_the_band_everywhere(rows):
+    limits = LimitDetector(len(rows), band_frac=0.02)
+    with np.errstate(over="ignore"):  # 1e39 is inf in float32
+        for channel, (warn_hi, crit_hi, warn_lo, crit_lo, *_) in enumerate(rows):
+            limits.set(channel, (warn_hi, crit_hi, warn_lo, crit_lo))
+    values = np.array([row[4] for row in rows], dtype=np.float32)
+    known = np.array([row[5] for row in rows])
+    active = np.array([row[6] for row in rows], dtype=np.int8)
+    expected = _reference_limit_level(limits, values, known, active)
+    assert limits.level(values, known, active).tolist() == expected.tolist()

@@ -12,22 +12,34 @@ from console.core.rules import Limits
 class LimitDetector:
     """Per-channel warn/crit limits, high and low; NaN means no limit on that side."""
 
+    SIDES = ("warn_hi", "crit_hi", "warn_lo", "crit_lo")
+
     def __init__(self, capacity: int, band_frac: float) -> None:
         self.band_frac = band_frac
         self.warn_hi = np.full(capacity, np.nan, dtype=np.float32)
         self.crit_hi = np.full(capacity, np.nan, dtype=np.float32)
         self.warn_lo = np.full(capacity, np.nan, dtype=np.float32)
         self.crit_lo = np.full(capacity, np.nan, dtype=np.float32)
+        self.at_rest = {side: np.full(capacity, np.nan, dtype=np.float32) for side in self.SIDES}
+        """Each side's threshold with no exit band (a channel not raised), ``_inside(limit, ±0)``:
+        the limit itself, NaN for an infinite one. Kept per channel so that ``level`` moves
+        thresholds only for the few raised channels."""
         self.version = 0
         """Bumped whenever a limit changes (the snapshot caches its per-key limits on it)."""
 
     def resize(self, capacity: int) -> None:
-        for name in ("warn_hi", "crit_hi", "warn_lo", "crit_lo"):
+        for name in self.SIDES:
             setattr(self, name, grow(getattr(self, name), capacity, np.nan))
+        self.at_rest = {side: grow(values, capacity, np.nan) for side, values in self.at_rest.items()}
 
     def set(self, channel: int, limits: Limits) -> None:
         self.version += 1
         self.warn_hi[channel], self.crit_hi[channel], self.warn_lo[channel], self.crit_lo[channel] = limits
+        with np.errstate(invalid="ignore"):  # an infinite limit: 0 x inf, NaN as in ``level``
+            for side in self.SIDES:
+                limit = getattr(self, side)[channel : channel + 1]
+                no_band = np.float32(-0.0 if side.endswith("_hi") else 0.0)
+                self.at_rest[side][channel] = _inside(limit, np.full(1, no_band))[0]
 
     def limits_of(self, channel: int) -> Limits:
         return (
@@ -40,17 +52,28 @@ class LimitDetector:
     def level(self, values: np.ndarray, known: np.ndarray, active: np.ndarray) -> np.ndarray:
         """0/1/2 per channel; a raised channel must come back inside by ``band_frac`` to read 0."""
         count = values.shape[0]
+        rest = {side: threshold[:count] for side, threshold in self.at_rest.items()}
+        with np.errstate(invalid="ignore"):
+            crit = (values >= rest["crit_hi"]) | (values <= rest["crit_lo"])
+            warn = (values >= rest["warn_hi"]) | (values <= rest["warn_lo"])
+            raised = np.flatnonzero(active)
+            if raised.size:
+                crit[raised], warn[raised] = self._banded(values[raised], raised, active[raised])
+        level = warn.astype(np.int8)
+        level[crit] = 2
+        level[~known | np.isnan(values)] = UNKNOWN
+        return level
+
+    def _banded(self, values: np.ndarray, channels: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(crit, warn) of raised channels, their thresholds moved inside by the exit band."""
         frac = np.float32(self.band_frac)
         warn_band = np.where(active >= 1, frac, np.float32(0.0))
         crit_band = np.where(active >= 2, frac, np.float32(0.0))
-        warn_hi, crit_hi = self.warn_hi[:count], self.crit_hi[:count]
-        warn_lo, crit_lo = self.warn_lo[:count], self.crit_lo[:count]
-        with np.errstate(invalid="ignore"):
-            crit = (values >= _inside(crit_hi, -crit_band)) | (values <= _inside(crit_lo, crit_band))
-            warn = (values >= _inside(warn_hi, -warn_band)) | (values <= _inside(warn_lo, warn_band))
-        level = np.where(crit, 2, np.where(warn, 1, 0)).astype(np.int8)
-        level[~known | np.isnan(values)] = UNKNOWN
-        return level
+        warn_hi, crit_hi = self.warn_hi[channels], self.crit_hi[channels]
+        warn_lo, crit_lo = self.warn_lo[channels], self.crit_lo[channels]
+        crit = (values >= _inside(crit_hi, -crit_band)) | (values <= _inside(crit_lo, crit_band))
+        warn = (values >= _inside(warn_hi, -warn_band)) | (values <= _inside(warn_lo, warn_band))
+        return crit, warn
 
 
 def _inside(limit: np.ndarray, band: np.ndarray) -> np.ndarray:
