@@ -90,20 +90,21 @@ class PeerDetector:
             residual = current - median[:, None]
             offset = self.offset[members]
             samples = self.samples[members]
-            offset = np.where(samples == 0, np.nan_to_num(residual), offset)
+            known_residual = np.nan_to_num(residual)
+            offset = np.where(samples == 0, known_residual, offset)
             adjusted = residual - offset
             mad = _nan_median(np.sort(np.abs(adjusted), axis=1))
             scale = np.maximum(np.float32(MAD_TO_SIGMA) * mad, np.float32(cfg.floor))
             if block.load is not None:
                 util = np.where(block.load >= 0, values[np.maximum(block.load, 0)], np.nan)
                 with np.errstate(invalid="ignore"):
-                    spread = np.nanmax(util, axis=1) - np.nanmin(util, axis=1)
+                    spread = np.fmax.reduce(util, axis=1) - np.fmin.reduce(util, axis=1)  # NaN-skipping
                 scale[~(spread <= cfg.load_spread_pct) & ~np.isnan(spread)] = np.nan
             have = ~np.isnan(residual)
             z = adjusted / scale[:, None]
             learn = have & ~(np.abs(np.nan_to_num(z)) >= cfg.z_exit)
             rate = np.maximum(alpha, 1.0 / (samples + 1).astype(np.float32))
-            offset = np.where(learn, offset + rate * (np.nan_to_num(residual) - offset), offset)
+            offset = np.where(learn, offset + rate * (known_residual - offset), offset)
             self.offset[members] = offset
             self.samples[members] = samples + have
             warm = samples * max(dt, 1e-3) >= cfg.warmup_s
