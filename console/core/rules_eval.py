@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from console.core.channels import as_slice
 from console.core.detectors.forecast import forecast_both, rate_level
 from console.core.detectors.peers import peer_level
 from console.core.detectors.robust import deviation_level
@@ -35,6 +36,8 @@ class RuleEvaluation:
         self.peer_z = np.zeros(0, dtype=np.float32)
         self.eta = np.zeros(0)
         self.slope = np.zeros(0)
+        """Slope and time to the critical limit of the channels the rate and forecast rules read
+        in the last evaluation (NaN elsewhere): only their messages use them."""
 
     def evaluate(self, now: float) -> list[AlertTransition]:
         e = self.engine
@@ -48,15 +51,16 @@ class RuleEvaluation:
         with np.errstate(invalid="ignore"):
             fresh = (updated > e.processed[:count]) & (updated <= now + 1.0)
         channels = np.flatnonzero(fresh)
-        values = e.latest[channels]
-        stamps = updated[channels]
-        e.processed[channels] = stamps
+        at = as_slice(channels)  # every channel reported: views, not copies (nothing writes them here)
+        values = e.latest[at]
+        stamps = updated[at]
+        e.processed[at] = stamps
         masks = {name: mask[:count] for name, mask in e.masks.items()}
 
         z = np.full(count, np.nan, dtype=np.float32)
-        z[channels] = e.robust.update(channels, values)
+        z[at] = e.robust.update(channels, values)
         self.z = z
-        held = e.guard.update(
+        held, device_held = e.guard.update(
             now, fresh, z, masks["load"], masks["deviation"], device_of,
             e.groups.group_of[:count] if e.groups.group_of.size >= count else _pad(e.groups.group_of, count),
             e.groups.sizes, devices,
@@ -65,7 +69,7 @@ class RuleEvaluation:
             stepped_load = fresh & masks["load"] & (np.abs(z) >= cfg.guard.load_z)
         rebase = np.flatnonzero(fresh & ((held & masks["deviation"]) | stepped_load))
         e.robust.rebase(rebase, e.latest[rebase])
-        device_held = e.guard.device_held(now, device_of) & ~masks["independent"]
+        device_held &= ~masks["independent"]
         e.trend.update(channels, stamps, values)
         e.trend.restart(np.flatnonzero(fresh & device_held & (masks["forecast"] | masks["rate"])))
         e.flatline.update(channels, stamps, values)
@@ -74,41 +78,13 @@ class RuleEvaluation:
         device_stale = device_level == 1
         channel_ok = ~np.isnan(e.latest[:count]) & ~device_stale[device_of]
         self.peer_z = e.peers.evaluate(now, e.latest[:count], channel_ok)
-        level, slope = e.trend.line(count)
-        self.slope = slope
 
+        levels = self._levels(now, count, fresh, held, device_held, masks)
         out: list[AlertTransition] = []
-        active = {rule: tracker.active[:count] for rule, tracker in e.trackers.items()}
-        limit_active = np.maximum(active["limit"], active["leak"])
-        limit = e.limits.level(e.latest[:count], fresh, limit_active)
-        leak = masks["leak"]
-        levels = {
-            "limit": np.where(leak, UNKNOWN, limit).astype(np.int8),
-            "leak": np.where(leak, limit, UNKNOWN).astype(np.int8),
-        }
-        per_hour = slope * 3600.0
-        rate = rate_level(per_hour, cfg.rate.inlet_warn_per_h, cfg.rate.inlet_crit_per_h, active["rate"])
-        rate[~(masks["rate"] & fresh & (e.trend.samples[:count] >= cfg.forecast.warmup_samples))] = UNKNOWN
-        levels["rate"] = rate
-        deviation = deviation_level(z, active["deviation"], cfg.deviation.z_enter, cfg.deviation.z_exit)
-        known = fresh & masks["deviation"] & (e.robust.samples[:count] > cfg.deviation.warmup_samples) & ~held
-        deviation[~known] = UNKNOWN
-        levels["deviation"] = deviation
-        levels["peer"] = peer_level(self.peer_z, active["peer"], cfg.peer.z_enter, cfg.peer.z_exit)
-        levels["flatline"] = e.flatline.level(now, count, masks["flatline"])
-        lim = e.limits
-        bounds = (lim.warn_hi[:count], lim.crit_hi[:count], lim.warn_lo[:count], lim.crit_lo[:count])
-        forecast, eta = forecast_both(
-            level, slope, bounds, active["forecast"], horizon_s=cfg.forecast.horizon_s,
-            clear_factor=cfg.forecast.clear_horizon_factor, min_slope=cfg.forecast.min_rise_per_min / 60.0,
-            max_distance_frac=cfg.forecast.max_distance_frac,
-        )
-        warm = e.trend.samples[:count] >= cfg.forecast.warmup_samples
-        forecast[~(masks["forecast"] & fresh & warm) | device_held] = UNKNOWN
-        levels["forecast"] = forecast
-        self.eta = eta
         for rule, tracker in e.trackers.items():
-            out.extend(self._channel_transitions(now, rule, tracker.step(now, levels[rule])))
+            subjects, level = levels[rule]
+            changes = tracker.step(now, level) if subjects is None else tracker.step_at(now, subjects, level)
+            out.extend(self._channel_transitions(now, rule, changes))
         out.extend(self._stale_transitions(now, device_level))
         for rule, sparse in e.sparse.items():
             changes = sparse.step(now)
@@ -123,6 +99,59 @@ class RuleEvaluation:
                                     float(sparse.value[number]), f"{rule} back to normal")
                 )
         return out
+
+    def _levels(
+        self, now: float, count: int, fresh: np.ndarray, held: np.ndarray, device_held: np.ndarray,
+        masks: dict[str, np.ndarray],
+    ) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+        """Per channel rule, in tracker order: (channels whose level is known, their levels);
+        None for every channel. Every other channel is unknown, which freezes its timers, so
+        levels are computed, and trackers stepped, on the known ones alone. All levels are taken
+        before any tracker steps: the limit level reads the leak tracker's state too."""
+        e = self.engine
+        cfg = e.config
+        active = {rule: tracker.active[:count] for rule, tracker in e.trackers.items()}
+        limit = e.limits.level(e.latest[:count], fresh, np.maximum(active["limit"], active["leak"]))
+        leak_at = np.flatnonzero(masks["leak"])
+        leak = limit[leak_at]
+        limit[leak_at] = UNKNOWN
+
+        warm = e.trend.samples[:count] >= cfg.forecast.warmup_samples
+        rate_at = np.flatnonzero(masks["rate"] & fresh & warm)
+        forecast_at = np.flatnonzero(masks["forecast"] & fresh & warm & ~device_held)
+        self.slope = np.full(count, np.nan)
+        self.eta = np.full(count, np.nan)
+        _, slope = e.trend.line_at(rate_at)
+        self.slope[rate_at] = slope
+        rate = rate_level(slope * 3600.0, cfg.rate.inlet_warn_per_h, cfg.rate.inlet_crit_per_h,
+                          active["rate"][rate_at])
+        fitted, slope = e.trend.line_at(forecast_at)
+        self.slope[forecast_at] = slope
+        lim = e.limits
+        bounds = tuple(side[forecast_at] for side in (lim.warn_hi, lim.crit_hi, lim.warn_lo, lim.crit_lo))
+        forecast, eta = forecast_both(
+            fitted, slope, bounds, active["forecast"][forecast_at], horizon_s=cfg.forecast.horizon_s,
+            clear_factor=cfg.forecast.clear_horizon_factor, min_slope=cfg.forecast.min_rise_per_min / 60.0,
+            max_distance_frac=cfg.forecast.max_distance_frac,
+        )
+        self.eta[forecast_at] = eta
+
+        deviation_at = np.flatnonzero(
+            fresh & masks["deviation"] & (e.robust.samples[:count] > cfg.deviation.warmup_samples) & ~held
+        )
+        deviation = deviation_level(self.z[deviation_at], active["deviation"][deviation_at],
+                                    cfg.deviation.z_enter, cfg.deviation.z_exit)
+        peer_at = np.flatnonzero(~np.isnan(self.peer_z))
+        peer = peer_level(self.peer_z[peer_at], active["peer"][peer_at], cfg.peer.z_enter, cfg.peer.z_exit)
+        return {
+            "limit": (None, limit),
+            "leak": (leak_at, leak),
+            "rate": (rate_at, rate),
+            "deviation": (deviation_at, deviation),
+            "peer": (peer_at, peer),
+            "flatline": e.flatline.levels(now, count, masks["flatline"]),
+            "forecast": (forecast_at, forecast),
+        }
 
     def _derive(self) -> None:
         e = self.engine

@@ -55,9 +55,11 @@ class TrendFit:
         self.sums[:, channels] = 0.0
         self.samples[channels] = 0
 
-    def line(self, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """(level at each channel's newest sample, slope per second); NaN without a fit."""
-        weight, st, stt, sy, sty = self.sums[:, :count]
+    def line_at(self, channels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(level at the newest sample, slope per second) of the listed channels; NaN without a fit.
+
+        Only the channels a rule will read are fitted: the forecast's and the rate rule's."""
+        weight, st, stt, sy, sty = self.sums[:, channels]
         denominator = weight * stt - st * st
         with np.errstate(invalid="ignore", divide="ignore"):
             slope = np.where(denominator > 1e-9, (weight * sty - st * sy) / denominator, np.nan)

@@ -40,8 +40,9 @@ class CommonModeGuard:
         group_of: np.ndarray,
         group_sizes: np.ndarray,
         devices: int,
-    ) -> np.ndarray:
-        """Open holds from this evaluation's z; returns the held mask per channel."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Open holds from this evaluation's z; returns per channel (held by its device or its
+        group, held by its device alone)."""
         cfg = self.config
         self._fit(devices, group_sizes.shape[0])
         absz = np.abs(np.nan_to_num(z, nan=0.0))
@@ -54,10 +55,8 @@ class CommonModeGuard:
             )
             common = (group_sizes >= 3) & (jumping >= cfg.group_fraction * group_sizes)
             self.group_until[common] = now + cfg.hold_s
-        held = self.device_until[device_of] > now
-        in_group = group_of >= 0
-        held[in_group] |= self.group_until[group_of[in_group]] > now
-        return held
-
-    def device_held(self, now: float, device_of: np.ndarray) -> np.ndarray:
-        return self.device_until[device_of] > now
+        # Compared once per device and group, then spread to channels as booleans; a channel in
+        # no group (-1) reads the False appended after the last group.
+        device_held = (self.device_until > now)[device_of]
+        group_held = np.append(self.group_until > now, False)
+        return device_held | group_held[group_of], device_held

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from console.core.channels import grow
+from console.core.channels import as_slice, grow
 from console.core.config import FlatlineConfig, StaleConfig
 
 CHANGE_RATE_SAMPLES = 300.0
@@ -42,27 +42,32 @@ class FlatlineDetector:
 
     def update(self, channels: np.ndarray, ts: np.ndarray, values: np.ndarray) -> None:
         valid = ~np.isnan(values)
-        channels, ts, values = channels[valid], ts[valid], values[valid]
-        changed = values != self.last[channels]
-        learn = self.run_samples[channels] < LEARN_RUN
-        rate = self.change_rate[channels]
+        if not valid.all():
+            channels, ts, values = channels[valid], ts[valid], values[valid]
+        at = as_slice(channels)
+        changed = values != self.last[at]
+        run_samples = self.run_samples[at]
+        learn = run_samples < LEARN_RUN
+        rate = self.change_rate[at]
         alpha = np.float32(1.0 / CHANGE_RATE_SAMPLES)
-        self.change_rate[channels] = np.where(learn, rate + alpha * (changed - rate), rate)
-        self.run_start[channels] = np.where(changed, ts, self.run_start[channels])
-        self.run_samples[channels] = np.where(changed, 0, self.run_samples[channels] + 1)
-        self.last[channels] = values
-        self.samples[channels] += 1
+        self.change_rate[at] = np.where(learn, rate + alpha * (changed - rate), rate)
+        self.run_start[at] = np.where(changed, ts, self.run_start[at])
+        self.run_samples[at] = np.where(changed, 0, run_samples + 1)
+        self.last[at] = values
+        self.samples[at] += 1
 
-    def level(self, now: float, count: int, watched: np.ndarray) -> np.ndarray:
+    def levels(self, now: float, count: int, watched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(channels expected to move, their level 0/1); every other channel is unknown."""
         cfg = self.config
         rate = self.change_rate[:count]
-        moving = watched & (self.samples[:count] >= CHANGE_RATE_SAMPLES / 2) & (rate >= cfg.min_change_rate)
+        moving = np.flatnonzero(
+            watched & (self.samples[:count] >= CHANGE_RATE_SAMPLES / 2) & (rate >= cfg.min_change_rate)
+        )
+        rate = rate[moving]
         with np.errstate(divide="ignore", invalid="ignore"):
             needed = math.log(cfg.false_alarm_p) / np.log1p(-np.minimum(rate, 0.999))
-        run_s = now - self.run_start[:count]
-        level = ((run_s >= cfg.min_s) & (self.run_samples[:count] >= needed)).astype(np.int8)
-        level[~moving] = -1
-        return level
+        run_s = now - self.run_start[moving]
+        return moving, ((run_s >= cfg.min_s) & (self.run_samples[moving] >= needed)).astype(np.int8)
 
 
 class StaleDetector:
