@@ -15,12 +15,13 @@ Method (every number comes from one run on one machine):
    may read much off the socket before it hands over its first message); CPU = the consumer
    process's user + system seconds.
 
-Consumers: ``mosquitto_sub`` (the C client, the baseline), ``MqttSource`` (aiomqtt, what the
-console uses) counting only, ``MqttSource`` feeding the console's ``StreamEvaluator`` (decode,
-de-duplicate, store, evaluate once per second) in a worker thread as ``Pipeline.ingest`` does
-(the real path, without the pause it leaves the UI after each batch), and paho's own network
-thread feeding the same evaluator (the alternative client design). Then the same messages through
-``Engine.ingest`` in-process, no broker: the ceiling of one core.
+Consumers: ``mosquitto_sub`` (the C client, the baseline), ``MqttSource`` (rackwatch's own
+MQTT framing on asyncio, what the console uses) counting only, aiomqtt counting only (the client
+it replaced), ``MqttSource`` feeding the console's ``StreamEvaluator`` (decode, de-duplicate,
+store, evaluate once per second) in a worker thread as ``Pipeline.ingest`` does (the real path,
+without the pause it leaves the UI after each batch), and paho's own network thread feeding the
+same evaluator (the other client design). Then the same messages through ``Engine.ingest``
+in-process, no broker: the ceiling of one core.
 
     .venv/bin/python bench/ingest.py [--rows 10] [--racks 20] [--ticks 30] [--qos 1]
 """
@@ -135,6 +136,21 @@ class Drain:
     def result(self) -> tuple[float, float]:
         """(messages per second, CPU seconds of this process since the drain began)."""
         return self.count / (self.last - self.first), time.process_time() - self.cpu_start
+
+
+async def aiomqtt_drain(url: str, qos: int, total: int) -> tuple[float, float]:
+    """Drain the session ``bench-aiomqtt`` with aiomqtt, counting only; (msg/s, CPU s)."""
+    import aiomqtt
+
+    settings = ConnectionSettings(url=parse_broker_url(url))
+    drain = Drain(total)
+    async with asyncio.timeout(DRAIN_TIMEOUT_S), settings.client(
+        identifier="bench-aiomqtt", clean_session=False
+    ) as client:
+        async for message in client.messages:
+            if drain.took([message]):  # type: ignore[list-item]
+                break
+    return drain.result()
 
 
 async def source_drain(url: str, qos: int, name: str, total: int,
@@ -291,14 +307,16 @@ def measure(broker: MosquittoBroker, qos: int, stream: Path, total: int) -> list
     messages = load(stream)
     evaluators = {name: StreamEvaluator(warmed(messages)) for name in ("source", "paho")}
     mosquitto_sub(broker.port, qos, None)
-    for name in ("count", "engine", "paho"):
+    for name in ("count", "aiomqtt", "engine", "paho"):
         register(broker.port, qos, name)
     subprocess.run([sys.executable, __file__, "--publish-to", str(broker.port), "--stream", str(stream)],
                    check=True)
     wall, sub_cpu = mosquitto_sub(broker.port, qos, total)
     rows = [("mosquitto_sub (C client)", total / wall, sub_cpu)]
     rate, cpu = asyncio.run(source_drain(broker.url, qos, "count", total, None))
-    rows.append(("MqttSource (aiomqtt), count only", rate, cpu))
+    rows.append(("MqttSource, count only", rate, cpu))
+    rate, cpu = asyncio.run(aiomqtt_drain(broker.url, qos, total))
+    rows.append(("aiomqtt, count only", rate, cpu))
     rate, cpu = asyncio.run(source_drain(broker.url, qos, "engine", total, evaluators["source"].feed))
     rows.append(("MqttSource + decode + Engine (console)", rate, cpu))
     rate, cpu = paho_drain(broker.port, qos, total, evaluators["paho"].feed)

@@ -19,6 +19,7 @@ import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
 from sensors.broker_url import BrokerUrl
+from sensors.mqtt_wire import ConnectRefused
 
 USERNAME_ENV = "RACKWATCH_MQTT_USERNAME"
 PASSWORD_ENV = "RACKWATCH_MQTT_PASSWORD"
@@ -100,6 +101,8 @@ AUTH_REASON_CODES = frozenset({4, 5, 134, 135})
 
 def refused_credentials(error: BaseException) -> bool:
     """Whether a connect failure is the broker refusing our credentials (retry slowly, not hot)."""
+    if isinstance(error, ConnectRefused):
+        return error.code in AUTH_REASON_CODES
     if not isinstance(error, MqttConnectError):
         return False
     return int(getattr(error.rc, "value", error.rc or 0)) in AUTH_REASON_CODES

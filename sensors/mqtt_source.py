@@ -1,37 +1,37 @@
 """The live MQTT source: batches of received messages, reconnecting on its own.
 
 One of the drivers of the single pipeline (a source yields ``list[RawMessage]`` batches; the
-console, ``scan`` and the recorder consume them). aiomqtt 2.x has no automatic reconnect, so a
-background task connects, subscribes (again after every reconnect), and pumps messages into
-a buffer of this source's own (../shared/mqtt.md section 1):
+console, the analyzers and the recorder consume them). A background task connects, subscribes
+(again after every reconnect) and takes messages into a buffer of this source's own, a receive
+buffer at a time (``sensors.mqtt_subscriber``; ../shared/mqtt.md section 1):
 
-* normal mode: aiomqtt has already acknowledged every message, so the buffer is bounded and
-  the oldest messages are dropped, counted, when the consumer falls behind (never unbounded
+* normal mode: every message is acknowledged as it arrives, so the buffer is bounded and the
+  oldest messages are dropped, counted, when the consumer falls behind (never unbounded
   growth; the newest values matter most to a live console);
-* ``manual_ack=True`` (the recorder): paho's manual acknowledgement is switched on (private
-  API, aiomqtt issue #345 workaround) and the consumer calls ``acknowledge()`` once what it
-  was given is safely on disk. Unacknowledged messages hold back the broker (at most
-  ``max_inflight_messages``, 20 by default, are in flight), so nothing is ever dropped here
-  and a crash loses nothing: the broker redelivers (../shared/mqtt.md section 6, finding C).
-"""
+* ``manual_ack=True`` (the recorder): nothing is acknowledged until the consumer calls
+  ``acknowledge()`` once what it was given is safely on disk. Unacknowledged messages hold
+  back the broker (at most ``max_inflight_messages``, 20 by default, are in flight), so nothing
+  is ever dropped here and a crash loses nothing: the broker redelivers (../shared/mqtt.md
+  section 6, finding C; aiomqtt #345 is why this is not done through aiomqtt)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
-import time
+import ssl
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from enum import StrEnum
-from typing import Any
-
-import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
+from itertools import repeat
 
 from sensors.messages import RawMessage
 from sensors.mqtt_client import RECONNECT_CAP_S, Backoff, ConnectionSettings, refused_credentials
 from sensors.mqtt_client import auth_backoff as new_auth_backoff
+from sensors.mqtt_subscriber import Subscription
+from sensors.mqtt_wire import BrokerError, ConnectRefused
 
 BATCH_LINGER = 0.005
 """Seconds a batch waits for more messages once one has come (not with manual acknowledgement,
@@ -68,6 +68,18 @@ def check_filter(topic_filter: str) -> str:
         if "+" in level and level != "+":
             raise ValueError(f"bad topic filter {topic_filter!r}: '+' must be a whole level, as in dc/+/h1")
     return topic_filter
+
+
+def describe(error: BaseException) -> str:
+    """One line for the connection bar: the OS's words for a socket error ("Connection refused")."""
+    if isinstance(error, OSError) and error.errno and not isinstance(error, ssl.SSLError):
+        return os.strerror(error.errno)
+    return str(error) or type(error).__name__
+
+
+def _random_client_id() -> str:
+    """For a clean session nobody needs to find again."""
+    return f"rackwatch-{uuid.uuid4().hex[:16]}"
 
 
 def default_client_id(role: str) -> str:
@@ -119,12 +131,13 @@ class MqttSource:
         self.connections = 0
         self.session_present: bool | None = None
         """Whether the broker resumed our session at the last CONNACK (persistent sessions)."""
-        self._buffer: deque[tuple[int, float, aiomqtt.Message]] = deque()
+        self._buffer: deque[tuple[RawMessage, int, int]] = deque()
+        """(message, packet id, connection generation) not yet handed to the consumer."""
         self._arrived = asyncio.Event()
-        self._client: aiomqtt.Client | None = None
+        self._subscription: Subscription | None = None
         self._generation = 0
-        self._unacked: list[tuple[int, int, int]] = []
-        """(connection generation, packet id, QoS) handed out, not yet committed by the consumer."""
+        self._unacked: list[tuple[int, int]] = []
+        """(connection generation, packet id) handed out, not yet committed by the consumer."""
 
     def _set_state(self, state: ConnectionState, detail: str = "") -> None:
         if state is self.state and detail == self.last_error:
@@ -134,80 +147,59 @@ class MqttSource:
         if self.on_state_change is not None:
             self.on_state_change(state, detail)
 
-    def _new_client(self) -> aiomqtt.Client:
-        options: dict[str, Any] = {}
-        if self.client_id is not None:
-            options["identifier"] = self.client_id
-        if self.clean_session is not None:
-            options["clean_session"] = self.clean_session
-        client = self.settings.client(**options)
-        paho = client._client
+    def _deliver(self, messages: list[RawMessage], packet_ids: list[int]) -> None:
+        """One receive buffer's messages into the bounded buffer (see the module docstring)."""
+        self.received += len(messages)
+        buffer = self._buffer
+        generation = self._generation
         if self.manual_ack:
-            paho.manual_ack_set(True)
-        on_connect = paho.on_connect
-
-        def note_session(*args: Any) -> None:
-            flags = args[2]
-            self.session_present = bool(getattr(flags, "session_present", False))
-            on_connect(*args)
-
-        paho.on_connect = note_session
-        return client
-
-    async def _pump(self, client: aiomqtt.Client, generation: int) -> None:
-        async for message in client.messages:
-            self.received += 1
-            if len(self._buffer) >= self.queue_size:
-                if not self.manual_ack:
-                    self._buffer.popleft()
-                    self.dropped += 1
-                elif message.qos == 0:
+            for message, packet_id in zip(messages, packet_ids, strict=True):
+                if len(buffer) >= self.queue_size and not message.qos:
                     self.dropped += 1  # QoS 0 escapes the broker's in-flight window: bound it here
-                    continue
-                # An unacknowledged QoS 1 message is bounded by the broker's in-flight window.
-            self._buffer.append((generation, time.time(), message))
-            self._arrived.set()
+                else:  # an unacknowledged QoS 1 message is bounded by that window
+                    buffer.append((message, packet_id, generation))
+        else:
+            buffer.extend(zip(messages, packet_ids, repeat(generation), strict=False))
+            excess = len(buffer) - self.queue_size
+            if excess > 0:
+                for _ in range(excess):
+                    buffer.popleft()
+                self.dropped += excess
+        self._arrived.set()
 
     async def _connect_once(self) -> None:
-        """One connection: connect, subscribe, pump until it breaks (raises MqttError)."""
-        client = self._new_client()
+        """One connection: connect, subscribe, take messages until it breaks (raises)."""
+        self._generation += 1  # a resumed session's messages can come before SUBACK
+        self._subscription = subscription = Subscription(self._deliver, self.manual_ack)
         try:
             async with asyncio.timeout(self.connect_timeout):
-                await client.__aenter__()
-        except TimeoutError:
-            # The TCP connect is bounded by paho (5 s); this is a broker that accepted the socket
-            # but never answered CONNECT. Close it, or it might finish later and take our session.
-            client._client.disconnect()
+                await subscription.open(
+                    self.settings, self.client_id or _random_client_id(),
+                    True if self.clean_session is None else self.clean_session,
+                    [(topic, self.qos) for topic in self.filters],
+                )
+        except BaseException as error:
+            self._subscription = None
+            if isinstance(error, TimeoutError):
+                raise TimeoutError(f"no answer to CONNECT within {self.connect_timeout:g} s") from None
             raise
+        self.connections += 1
+        self.session_present = subscription.session_present
         try:
-            self._generation += 1
-            self._client = client
-            self.connections += 1
-            granted = await client.subscribe([(topic, self.qos) for topic in self.filters])
-            refused = [
-                topic
-                for topic, code in zip(self.filters, granted, strict=False)
-                if int(getattr(code, "value", code)) >= 0x80
-            ]
-            if refused:
-                raise aiomqtt.MqttError(f"broker refused the subscription to {', '.join(refused)}")
             self.backoff.reset()
             self.auth_backoff.reset()
             self._set_state(ConnectionState.CONNECTED)
-            await self._pump(client, self._generation)
-            raise aiomqtt.MqttError("broker closed the connection")
+            await subscription.wait_closed()
         finally:
-            self._client = None
-            with contextlib.suppress(aiomqtt.MqttError, OSError, TimeoutError):
-                async with asyncio.timeout(5):
-                    await client.__aexit__(None, None, None)
+            await subscription.close()  # acknowledgements given until now still go out first
+            self._subscription = None
 
     async def _run(self) -> None:
         self._set_state(ConnectionState.CONNECTING, f"connecting to {self.settings.url}")
         while True:
             try:
                 await self._connect_once()
-            except MqttConnectError as error:
+            except ConnectRefused as error:
                 if refused_credentials(error):
                     delay = self.auth_backoff.next_delay()
                     self._set_state(
@@ -218,32 +210,16 @@ class MqttSource:
                     delay = self.backoff.next_delay()
                     self._set_state(ConnectionState.RECONNECTING, f"{self.settings.url}: {error}")
                 await asyncio.sleep(delay)
-            except (aiomqtt.MqttError, TimeoutError, OSError) as error:
-                detail = str(error) or type(error).__name__
-                if isinstance(error, TimeoutError):
-                    detail = f"no answer to CONNECT within {self.connect_timeout:g} s"
-                self._set_state(ConnectionState.RECONNECTING, f"{self.settings.url}: {detail}")
+            except (BrokerError, TimeoutError, OSError) as error:
+                self._set_state(ConnectionState.RECONNECTING, f"{self.settings.url}: {describe(error)}")
                 await asyncio.sleep(self.backoff.next_delay())
 
     def _take(self, limit: int) -> list[RawMessage]:
-        batch: list[RawMessage] = []
-        while self._buffer and len(batch) < limit:
-            generation, received, message = self._buffer.popleft()
-            payload = message.payload
-            if not isinstance(payload, bytes):
-                payload = bytes(payload) if isinstance(payload, bytearray) else str(payload).encode()
-            batch.append(
-                RawMessage(
-                    received=received,
-                    topic=message.topic.value,
-                    payload=payload,
-                    qos=message.qos,
-                    retain=message.retain,
-                )
-            )
-            if self.manual_ack and message.qos > 0:
-                self._unacked.append((generation, message.mid, message.qos))
-        return batch
+        count = min(limit, len(self._buffer))
+        taken = [self._buffer.popleft() for _ in range(count)]
+        if self.manual_ack:
+            self._unacked.extend((generation, packet_id) for _, packet_id, generation in taken if packet_id)
+        return [message for message, _, _ in taken]
 
     def acknowledge(self) -> int:
         """Acknowledge every message handed out so far (manual-ack mode); returns how many.
@@ -252,23 +228,12 @@ class MqttSource:
         packet ids mean nothing on the new connection and the broker redelivers them.
         """
         handed_out, self._unacked = self._unacked, []
-        self._send_acks(handed_out)
+        subscription = self._subscription
+        if subscription is not None:
+            subscription.acknowledge(
+                [packet_id for generation, packet_id in handed_out if generation == self._generation]
+            )
         return len(handed_out)
-
-    def _send_acks(self, acks: list[tuple[int, int, int]]) -> None:
-        client = self._client
-        for generation, mid, qos in acks:
-            if client is not None and generation == self._generation:
-                client._client.ack(mid, qos)
-
-    async def _drain_acks(self, limit: float = 5.0) -> None:
-        """Let acknowledgements already queued reach the socket before we disconnect, so the
-        broker does not resend what is safely on disk. The limit is generous: it is only spent
-        while acknowledgements are still queued, which a starved event loop can make seconds."""
-        client = self._client
-        deadline = time.monotonic() + limit
-        while client is not None and client._client.want_write() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
 
     async def batches(
         self, max_batch: int = 5000, idle_tick: float | None = None
@@ -306,7 +271,6 @@ class MqttSource:
                     await asyncio.sleep(BATCH_LINGER)
                 yield self._take(max_batch)
         finally:
-            await self._drain_acks()
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner

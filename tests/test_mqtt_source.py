@@ -142,7 +142,7 @@ async def _session_round(broker: MosquittoBroker, manual_ack: bool, acknowledge:
 
 
 async def test_manual_ack_withholds_the_puback_until_acknowledged(broker: MosquittoBroker) -> None:
-    """Pins the private paho manual-ack API the recorder's losslessness rests on (aiomqtt #345)."""
+    """What the recorder's losslessness rests on: no PUBACK until the consumer says the messages are safe."""
     sent = tuple(b"m%d" % i for i in range(5))
     assert await _session_round(broker, True, False, sent, 5) == list(sent)
     # Not acknowledged: the broker redelivers all of them to the same session.
@@ -152,7 +152,7 @@ async def test_manual_ack_withholds_the_puback_until_acknowledged(broker: Mosqui
 
 
 async def test_without_manual_ack_messages_are_acknowledged_on_receipt(broker: MosquittoBroker) -> None:
-    """The contrast that makes the test above meaningful: aiomqtt acks before we see a message."""
+    """The contrast that makes the test above meaningful: normally a message is acknowledged on arrival."""
     sent = tuple(b"m%d" % i for i in range(5))
     assert await _session_round(broker, False, False, sent, 5) == list(sent)
     assert await _session_round(broker, False, False, (b"new",), 1) == [b"new"]
@@ -223,3 +223,46 @@ async def test_idle_tick_comes_once_per_pause(broker: MosquittoBroker) -> None:
     await publish(broker, b"two")
     assert [m.payload for m in await asyncio.wait_for(second, 20)] == [b"two"]
     await batches.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_message_larger_than_one_read_arrives_whole(
+    broker: MosquittoBroker, running: list[Running]
+) -> None:
+    live = Running(MqttSource(settings_for(broker.url), ["dc/#"]))
+    running.append(live)
+    await live.wait(lambda: live.source.state is ConnectionState.CONNECTED)
+    big = bytes(range(256)) * 4096  # 1 MiB: several socket reads, joined once
+    await publish(broker, b"small")
+    await asyncio.to_thread(
+        subprocess.run, ["mosquitto_pub", "-p", str(broker.port), "-q", "1", "-t", TOPIC, "-s"],
+        input=big, check=True, timeout=30,
+    )
+    await publish(broker, b"after")
+    await live.wait(lambda: len(live.got) == 3)
+    assert [m.payload for m in live.got] == [b"small", big, b"after"]
+
+
+async def test_a_broker_gone_silent_is_left_after_one_and_a_half_keepalives(running: list[Running]) -> None:
+    connections: list[asyncio.StreamWriter] = []
+
+    async def answer_then_fall_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.read(1024)  # CONNECT
+        writer.write(b"\x20\x02\x00\x00")  # CONNACK, accepted
+        await reader.read(1024)  # SUBSCRIBE
+        writer.write(b"\x90\x03\x00\x01\x01")  # SUBACK, QoS 1 granted; then nothing, ever
+
+    server = await asyncio.start_server(answer_then_fall_silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = ConnectionSettings(url=parse_broker_url(f"mqtt://127.0.0.1:{port}"), keepalive=1)
+    source = MqttSource(settings, ["dc/#"], backoff=Backoff(first=5.0, cap=5.0, floor=5.0))
+    live = Running(source)
+    running.append(live)
+    await live.wait(lambda: source.state is ConnectionState.CONNECTED)
+    await live.wait(lambda: source.state is ConnectionState.RECONNECTING, timeout=10)
+    assert "no answer from the broker" in source.last_error
+    await live.stop()
+    running.remove(live)
+    for writer in connections:
+        writer.close()
+    server.close()

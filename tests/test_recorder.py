@@ -244,7 +244,7 @@ def test_rotation_splits_the_recording_into_complete_logs(
     broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
 ) -> None:
     out = tmp_path / "rot.jsonl.gz"
-    recorder = RecorderProcess(broker.url, out, "rec-rot", "--rotate-size", "2K")
+    recorder = RecorderProcess(broker.url, out, "rec-rot", "--rotate-size", "1K")
     recorders.append(recorder)
     recorder.wait_for_line("connected to")
     for start in range(0, 400, 50):

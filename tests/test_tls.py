@@ -16,7 +16,8 @@ import pytest
 from console.cli import UsageError
 from console.commands.connection_args import add_connection_arguments, connection_settings
 from sensors.broker_url import parse_broker_url
-from sensors.mqtt_client import ConnectionSettings
+from sensors.mqtt_client import Backoff, ConnectionSettings
+from sensors.mqtt_source import ConnectionState, MqttSource
 from tests.mosquitto import MosquittoBroker, free_port
 from tests.pki import Pki, make_pki
 
@@ -107,3 +108,29 @@ def test_cli_insecure_flag_warns_and_missing_files_are_usage_errors(
     assert "WARNING" in capsys.readouterr().err
     with pytest.raises(UsageError, match="no such file"):
         connection_settings(parser.parse_args(["--broker", "mqtts://h", "--ca-file", str(tmp_path / "x")]))
+
+
+async def test_live_source_reads_over_verified_tls_and_names_a_wrong_ca(
+    tls_broker: tuple[MosquittoBroker, int], pki: Pki
+) -> None:
+    """The console's read path (its own MQTT framing over asyncio's TLS), not only aiomqtt's."""
+    _, port = tls_broker
+    good = _settings(port, ca_file=pki.ca_cert, cert_file=pki.client_cert, key_file=pki.client_key)
+    bad = _settings(port, ca_file=pki.other_ca_cert, cert_file=pki.client_cert, key_file=pki.client_key)
+    refused = MqttSource(bad, ["dc/#"], backoff=Backoff(first=5.0, cap=5.0, floor=5.0))
+    source = MqttSource(good, ["dc/#"])
+    batches, refused_batches = source.batches(), refused.batches()
+    first = asyncio.ensure_future(anext(batches))
+    never = asyncio.ensure_future(anext(refused_batches))
+    try:
+        async with asyncio.timeout(20):
+            while (source.state, refused.state) != (ConnectionState.CONNECTED, ConnectionState.RECONNECTING):
+                await asyncio.sleep(0.02)
+        await _round_trip(good)
+        assert [m.payload for m in await asyncio.wait_for(first, 20)] == [b"ping"]
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.last_error
+        assert not never.done()
+    finally:
+        never.cancel()
+        await batches.aclose()  # type: ignore[attr-defined]
+        await refused_batches.aclose()  # type: ignore[attr-defined]

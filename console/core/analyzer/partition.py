@@ -19,7 +19,9 @@ NAME = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 
 def shared_filter(group: str, topic_filter: str) -> str:
-    """``$share/<group>/<filter>`` (MQTT 5 section 4.8.2); the group is one plain name."""
+    """``$share/<group>/<filter>`` (MQTT 5 section 4.8.2; Mosquitto serves it over 3.1.1 too).
+
+    The group is one plain name."""
     if not NAME.match(group):
         raise ValueError(f"shared group {group!r} must be [A-Za-z0-9_-]+ (no '/', '+', '#' or ':')")
     return f"$share/{group}/{check_filter(topic_filter)}"

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
 
 import aiomqtt
 
@@ -31,17 +30,6 @@ MAX_HOLD_S = 2.0
 """Wall seconds a busy stream may go without an evaluation."""
 DRAIN_TIMEOUT_S = 10.0
 """How long a stopping analyzer waits for the broker to take its last publications."""
-
-
-class _V5Settings:
-    """The same broker over MQTT 5, which shared subscriptions (``$share``) are defined in."""
-
-    def __init__(self, settings: ConnectionSettings) -> None:
-        self.settings = settings
-        self.url = settings.url
-
-    def client(self, **options: Any) -> aiomqtt.Client:
-        return self.settings.client(protocol=aiomqtt.ProtocolVersion.V5, **options)
 
 
 class Analyzer:
@@ -67,8 +55,8 @@ class Analyzer:
         self.restore = restore
         self.idle_flush_s = idle_flush_s
         self.progress = progress
-        source_settings: Any = _V5Settings(settings) if partition.shared_group else settings
-        self.source = MqttSource(source_settings, partition.subscriptions(), qos=1, queue_size=200_000,
+        # Mosquitto serves ``$share`` subscriptions to MQTT 3.1.1 clients too (since 1.6).
+        self.source = MqttSource(settings, partition.subscriptions(), qos=1, queue_size=200_000,
                                  on_state_change=self._on_input_state)
         self.publisher = OutputPublisher(settings)
         self._stopping = asyncio.Event()
