@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -44,14 +45,24 @@ GPU_EVENT_FIELDS = ("xid", "throttle")
 PLAIN_NUMBERS = frozenset({float, int})
 CACHED_LAYOUTS = 4096
 CACHED_TOPICS = 65536
-"""Bounds of the two decode caches below: emptied when full, so hostile input cannot grow them."""
+"""Bounds of the decode caches below: emptied when full, so hostile input cannot grow them."""
 _GPU_HEADS = tuple(f"gpu{index}/" for index in range(MAX_GPUS))
+_NO_OBJECT: dict[str, Any] = {}
+_NO_LIST: list[Any] = []
+"""Stand-ins for an absent ``metrics`` or ``gpus`` (never mutated)."""
 
 _Layout = tuple[tuple[str, ...], Callable[[dict[str, Any]], Any], int]
 _layouts: dict[tuple[str, tuple[str, ...]], _Layout] = {}
 """(head, payload keys) -> (stored names, getter of the metric values, metric count), for key layouts
 already decoded without fault. A device sends the same keys every time, so a message's names are
 checked once, not once per reading (the per-reading checks were most of the decode time)."""
+_Picker = Callable[[tuple[Any, ...]], tuple[Any, ...]]
+_Shape = tuple[tuple[str, ...], _Picker | None, _Picker | None, tuple[list[Any], ...]]
+_shapes: dict[tuple[tuple[str, ...], ...], _Shape] = {}
+"""Key shape of a whole message (its metric keys, then each GPU object's keys) -> (stored names,
+picker of the numbers among the message's values in payload order or None for all of them, picker
+of its GPU event lists or None, those lists when empty), for shapes the checked path decoded without
+fault. One lookup then replaces a layout lookup per GPU object (a node message has nine objects)."""
 _topics: dict[tuple[str, str], Topic | None] = {}
 
 
@@ -241,14 +252,56 @@ def _metrics_checked(raw: dict[str, Any], where: str, into: dict[str, float], he
 
 
 def _telemetry(topic: Topic, body: dict[str, Any]) -> Telemetry:
+    found = _known_readings(topic.kind, body)
+    if found is None:
+        names, readings, xid, throttle = _checked_readings(topic.kind, body)
+    else:
+        (names, readings), xid, throttle = found, (), ()
+    ts, seq, boot = _timestamp(body), _sequence(body) or 0, _boot(body)
+    return Telemetry(topic, ts, seq, boot, names, readings, xid, throttle)  # positional: quicker
+
+
+def _known_readings(kind: TopicKind, body: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
+    """(names, numbers) of a message whose key shape decoded before, when every number is an int or
+    float (a JSON bool counts as 0 or 1, as ``_number`` has it) and every GPU event list is empty;
+    None for anything else, which the checked path then decodes or refuses with its reason.
+
+    The numbers stay as parsed (the store converts them in one numpy call, ``Telemetry.values``
+    with ``float``): a double sum checks them all at once, raising for a null, text, a list or an
+    object (and for an int past a double, which orjson never gives: it keeps ints within 64 bits)."""
+    metrics = body.get("indicators" if kind is TopicKind.SECURITY else "metrics", _NO_OBJECT)
+    gpus = body.get("gpus", _NO_LIST) if kind is TopicKind.NODE else _NO_LIST
+    if type(metrics) is not dict or type(gpus) is not list:
+        return None
+    try:
+        shape = _shapes.get((tuple(metrics), *map(tuple, gpus)))
+        if shape is None:
+            return None
+        values = (*metrics.values(), *chain.from_iterable(map(dict.values, gpus)))
+    except TypeError:  # a GPU that is not an object (its keys may still match a known shape)
+        return None
+    names, numbers_of, events_of, no_events = shape
+    if events_of is not None and events_of(values) != no_events:
+        return None
+    numbers = values if numbers_of is None else numbers_of(values)
+    try:
+        finite = math.isfinite(sum(numbers, 0.0))
+    except (TypeError, OverflowError):
+        return None
+    return (names, numbers) if finite else None
+
+
+def _checked_readings(
+    kind: TopicKind, body: dict[str, Any]
+) -> tuple[tuple[str, ...], tuple[float, ...], tuple[tuple[int, int], ...], tuple[tuple[int, str], ...]]:
+    """Every object and event list checked in payload order; the message's shape kept when good."""
     values: dict[str, float] = {}
     xids: list[tuple[int, int]] = []
     throttles: list[tuple[int, str]] = []
-    if topic.kind is TopicKind.SECURITY:
-        _metrics(body.get("indicators", {}), "indicators", values)
-    else:
-        _metrics(body.get("metrics", {}), "metrics", values)
-    if topic.kind is TopicKind.NODE:
+    metrics = body.get("indicators" if kind is TopicKind.SECURITY else "metrics", {})
+    _metrics(metrics, "indicators" if kind is TopicKind.SECURITY else "metrics", values)
+    gpus: list[dict[str, Any]] = []
+    if kind is TopicKind.NODE:
         gpus = body.get("gpus", [])
         if not isinstance(gpus, list):
             raise _Refuse(RejectReason.BAD_TYPE, "gpus is not a list")
@@ -256,15 +309,43 @@ def _telemetry(topic: Topic, body: dict[str, Any]) -> Telemetry:
             raise _Refuse(RejectReason.TOO_LARGE, f"more than {MAX_GPUS} GPUs")
         for index, gpu in enumerate(gpus):
             _gpu(index, gpu, values, xids, throttles)
-    return Telemetry(
-        topic=topic,
-        ts=_timestamp(body),
-        seq=_sequence(body) or 0,
-        boot=_boot(body),
-        values=values,
-        xid=tuple(xids),
-        throttle=tuple(throttles),
+    _remember_shape(metrics, gpus)
+    return tuple(values), tuple(values.values()), tuple(xids), tuple(throttles)
+
+
+def _remember_shape(metrics: dict[str, Any], gpus: list[dict[str, Any]]) -> None:
+    """Keep the shape of a message whose names, counts and object types passed the checks."""
+    key = (tuple(metrics), *map(tuple, gpus))
+    if key in _shapes:
+        return
+    names = list(metrics)
+    numbers = list(range(len(names)))
+    events: list[int] = []
+    position = len(names)
+    for index, gpu in enumerate(gpus):
+        for name in gpu:
+            if name in GPU_EVENT_FIELDS:
+                events.append(position)
+            else:
+                names.append(_GPU_HEADS[index] + name)
+                numbers.append(position)
+            position += 1
+    if len(_shapes) >= CACHED_LAYOUTS:
+        _shapes.clear()
+    _shapes[key] = (
+        tuple(names),
+        _picker(numbers) if events else None,
+        _picker(events) if events else None,
+        ([],) * len(events),
     )
+
+
+def _picker(positions: list[int]) -> _Picker:
+    """A getter of the values at ``positions`` that always returns a tuple (``itemgetter`` of one
+    position returns the bare value)."""
+    if len(positions) == 1:
+        return lambda values, position=positions[0]: (values[position],)
+    return itemgetter(*positions) if positions else lambda _: ()
 
 
 def _gpu(

@@ -24,19 +24,28 @@ class RawMessage:
 class Telemetry:
     """A rack, node, CDU or security report: numeric channels of one device at one time.
 
-    ``values`` maps the channel's metric part (``inlet_temp_c``, ``gpu3/temp_c``, a security
-    indicator name) to a float; a ``null`` on the wire ("not measured this time") is NaN.
+    ``names`` are the channels' metric parts (``inlet_temp_c``, ``gpu3/temp_c``, a security
+    indicator name) in payload order; ``readings`` their numbers in the same order. A reading is
+    an int or float as parsed (a JSON bool counts as 0 or 1), or NaN for a ``null`` on the wire
+    ("not measured this time"); ``float()`` of it is the value. Left unconverted because the
+    store converts a whole batch in one numpy call; ``values`` gives floats.
     """
 
     topic: Topic
     ts: float
     seq: int
     boot: str | None
-    values: dict[str, float]
+    names: tuple[str, ...]
+    readings: tuple[float, ...]
     xid: tuple[tuple[int, int], ...] = ()
     """(GPU index, XID code) raised since the previous message."""
     throttle: tuple[tuple[int, str], ...] = ()
     """(GPU index, clock-event reason) active now."""
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Metric part -> float, for callers that want a mapping (built on each call)."""
+        return dict(zip(self.names, map(float, self.readings), strict=True))
 
     def key(self, metric: str) -> str:
         """The full channel key of one of this message's metrics."""

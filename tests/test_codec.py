@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+from dataclasses import replace
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sensors.codec as codec
 from sensors.codec import MAX_PAYLOAD_BYTES, Decoder, decode, encode_event, encode_payload
 from sensors.messages import Event, Meta, RawMessage, Rejected, RejectReason, Status, Telemetry
 from sensors.topics import TopicKind, TopicRole
@@ -217,3 +221,104 @@ def test_encode_then_decode_round_trips_rack_metrics(
     for name, value in metrics.items():
         decoded = result.values[name]
         assert math.isnan(decoded) if value is None else decoded == value
+
+
+def comparable(result: object) -> str:
+    """A decode result as text with its readings as floats: NaN then equals NaN, and the readings of
+    a known shape (kept as parsed, ints included) compare with the checked path's floats."""
+    if isinstance(result, Telemetry):
+        result = replace(result, readings=tuple(map(float, result.readings)))
+    return repr(result)
+
+
+SHAPE_TOPICS = {
+    "node": "dc/s1/h1/r01/rk01/node/n1",
+    "rack": "dc/s1/h1/r01/rk01/rack",
+    "security": "dc/s1/security/coverage",
+}
+GPU_KEYS = st.lists(st.sampled_from(["temp_c", "power_w", "xid", "throttle", "t"]), unique=True, max_size=5)
+PLAIN = st.floats(-1e300, 1e300) | st.integers(-(2**64), 2**64)
+"""Numbers whose sum stays finite in a message of this test's size."""
+ODD = (
+    st.none() | st.booleans() | st.text(max_size=3) | st.integers(-(2**1100), 2**1100)
+    | st.sampled_from([1e308, -1e308, [], {}, [79], [100_000], [True], ["hw_slowdown"], ["fun"], 0, ""])
+)
+NOT_AN_OBJECT = st.sampled_from(["keys", "t", "text", 5, None, [[1]]])
+"""What replaces an object: "keys" is the list of its keys, so that tuple() of it matches the shape."""
+
+
+def _shaped_body(kind: str, metric_keys: list[str], gpu_keys: list[list[str]], numbers: list[object]) -> dict:
+    """A body of that shape: event fields empty, every other value the next of ``numbers``."""
+    supply = itertools.cycle(numbers)
+    metrics = {key: next(supply) for key in metric_keys}
+    gpus = [{key: [] if key in ("xid", "throttle") else next(supply) for key in keys} for keys in gpu_keys]
+    return {"ts": 1767225600.0, "seq": 3, "metrics" if kind != "security" else "indicators": metrics,
+            "gpus": gpus}
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(SHAPE_TOPICS)),
+    metric_keys=st.lists(st.sampled_from(["cpu_temp_c", "fan_pct", "xid", "m"]), unique=True, max_size=3),
+    gpu_keys=st.lists(GPU_KEYS, max_size=4),
+    numbers=st.lists(PLAIN, min_size=1, max_size=8),
+    odd=st.lists(st.tuples(st.integers(0, 40), ODD), max_size=2),
+    swap=st.none() | st.tuples(st.sampled_from(["metrics", "gpu"]), NOT_AN_OBJECT),
+)
+def test_a_known_shape_decodes_exactly_like_the_checked_path(
+    kind: str, metric_keys: list[str], gpu_keys: list[list[str]], numbers: list[object],
+    odd: list[tuple[int, object]], swap: tuple[str, object] | None,
+) -> None:
+    topic = SHAPE_TOPICS[kind]
+    body = _shaped_body(kind, metric_keys, gpu_keys, numbers)
+    metrics_key = "metrics" if kind != "security" else "indicators"
+    objects = [body[metrics_key], *body["gpus"]]
+    places = [(target, key) for target in objects for key in target]
+    for place, value in odd:  # odd values anywhere, event fields included
+        if places:
+            target, key = places[place % len(places)]
+            target[key] = value
+    if swap is not None:  # not an object, though tuple() of it may match a known shape's keys
+        swapped, value = swap
+        if swapped == "metrics":
+            body[metrics_key] = list(body[metrics_key]) if value == "keys" else value
+        elif body["gpus"]:
+            body["gpus"][0] = list(body["gpus"][0]) if value == "keys" else value
+    payload = json.dumps(body).encode()  # stdlib: writes ints past 64 bits exactly
+    codec._shapes.clear()
+    codec._layouts.clear()
+    checked = decode(topic, payload)  # no shape known: every name and value checked one by one
+    twin = json.dumps(_shaped_body(kind, metric_keys, gpu_keys, [1.5])).encode()
+    assert isinstance(decode(topic, twin), Telemetry)  # remembers the shape, and each object's layout
+    known = decode(topic, payload)
+    assert comparable(known) == comparable(checked)
+    if (
+        isinstance(checked, Telemetry) and not checked.xid and not checked.throttle
+        and math.isfinite(sum(map(float, checked.readings), 0.0))
+    ):  # a good message of a known shape takes the one-lookup path, not the checked one
+        assert codec._known_readings(checked.topic.kind, orjson.loads(payload)) is not None
+
+
+def test_a_known_shape_whose_sum_overflows_is_still_decoded() -> None:
+    payload = orjson.dumps({"ts": 1.0, "seq": 1, "metrics": {"a": 1e308, "b": 1e308}})
+    first = decode("dc/s1/h1/r01/rk01/rack", payload)
+    second = decode("dc/s1/h1/r01/rk01/rack", payload)
+    assert isinstance(second, Telemetry) and comparable(first) == comparable(second)
+    assert second.values == {"a": 1e308, "b": 1e308}
+
+
+def test_a_known_shape_leaves_non_finite_numbers_to_the_checked_path() -> None:
+    # orjson never gives inf or NaN; should a parser ever do so, the checked path refuses them.
+    decode("dc/s1/h1/r01/rk01/rack", orjson.dumps({"ts": 1.0, "seq": 1, "metrics": {"a": 1.0}}))
+    assert codec._known_readings(TopicKind.RACK, {"metrics": {"a": 2.0}}) is not None
+    assert codec._known_readings(TopicKind.RACK, {"metrics": {"a": math.inf}}) is None
+    assert codec._known_readings(TopicKind.RACK, {"metrics": {"a": math.nan}}) is None
+
+
+def test_readings_of_a_known_shape_keep_ints_and_values_gives_floats() -> None:
+    payload = encode_payload(dict(NODE, gpus=[dict(NODE["gpus"][0])]))
+    decode("dc/s1/h1/r01/rk01/node/n3", payload)
+    again = decode("dc/s1/h1/r01/rk01/node/n3", payload)
+    assert isinstance(again, Telemetry)
+    assert again.names[3:5] == ("gpu0/temp_c", "gpu0/mem_temp_c")
+    assert 1980 in again.readings and all(type(v) is float for v in again.values.values())

@@ -102,11 +102,12 @@ class MessageIngest:
                     continue
                 engine.security.ingest(decoded)
                 kind = str(topic.kind)
-                indices = registry.layout(topic.device, kind, decoded.values)
-                readings = np.fromiter(decoded.values.values(), dtype=np.float32, count=len(decoded.values))
+                names = decoded.names
+                indices = registry.layout(topic.device, kind, names)
+                readings = np.fromiter(decoded.readings, dtype=np.float32, count=len(names))
                 if indices.size != readings.size:
-                    readings = readings[registry.kept(topic.device, decoded.values)]
-                    self.dropped += len(decoded.values) - indices.size
+                    readings = readings[registry.kept(topic.device, names)]
+                    self.dropped += len(names) - indices.size
                 channels.append(indices)
                 values.append(readings)
                 times.append(decoded.ts)
