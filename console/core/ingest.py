@@ -1,8 +1,8 @@
 """From raw messages to stored readings: decode, de-duplicate, observe event rules, one scatter.
 
-The per-message work is a decode, a (device, metric layout) dict lookup and a ``np.fromiter``;
-all readings of a call are then written with one vectorized scatter. Duplicates are QoS 1
-redeliveries: the same (topic, boot, seq) seen again (wire.md "Payloads").
+The per-message work is a decode, de-duplication and a (device, metric layout) dict lookup; the
+readings of a call are converted in one numpy call and written with one vectorized scatter.
+Duplicates are QoS 1 redeliveries: the same (topic, boot, seq) seen again (wire.md "Payloads").
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,13 +47,6 @@ class _Sequence:
     seen: set[int] = field(default_factory=set)
 
 
-class _Ignore:
-    """Stands in for the seq rule where gaps mean nothing (the shared events topic)."""
-
-    def observe(self, *_: object) -> None:
-        return None
-
-
 class MessageIngest:
     """Counts and state of the ingest side of an engine."""
 
@@ -81,20 +75,20 @@ class MessageIngest:
     def _ingest(self, messages: Iterable[RawMessage]) -> None:
         engine = self.engine
         registry = engine.registry
+        decode = self.decoder.decode
         channels: list[np.ndarray] = []
-        values: list[np.ndarray] = []
+        readings: list[float] = []  # every reading of the call in channel order: one conversion
         times: list[float] = []
         devices: list[int] = []
         for message in messages:
             self.received += 1
             self._since_tick += 1
-            decoded = self.decoder.decode(message)
-            if isinstance(decoded, Rejected):
-                continue
-            self.decoded += 1
+            decoded = decode(message)
             if isinstance(decoded, Telemetry):
+                self.decoded += 1
                 topic = decoded.topic
-                if not self._accept(topic.device, decoded.boot, decoded.seq, decoded.ts):
+                device = topic.device
+                if not self._accept(device, decoded.boot, decoded.seq, decoded.ts):
                     self.duplicates += 1
                     continue
                 if self._skewed(decoded.ts - message.received):
@@ -103,30 +97,37 @@ class MessageIngest:
                 engine.security.ingest(decoded)
                 kind = str(topic.kind)
                 names = decoded.names
-                indices = registry.layout(topic.device, kind, names)
-                readings = np.fromiter(decoded.readings, dtype=np.float32, count=len(names))
-                if indices.size != readings.size:
-                    readings = readings[registry.kept(topic.device, names)]
+                indices = registry.layout(device, kind, names)
+                if indices.size == len(names):
+                    readings.extend(decoded.readings)
+                else:
+                    readings.extend(compress(decoded.readings, registry.kept(device, names)))
                     self.dropped += len(names) - indices.size
                 channels.append(indices)
-                values.append(readings)
                 times.append(decoded.ts)
-                devices.append(registry.device(topic.device, kind))
+                devices.append(registry.device(device, kind))
                 if decoded.xid:
-                    self._xids(topic.device, decoded.xid, decoded.ts)
+                    self._xids(device, decoded.xid, decoded.ts)
                 if topic.kind is TopicKind.NODE:
-                    self._throttle(topic.device, decoded.throttle, decoded.ts)
+                    self._throttle(device, decoded.throttle, decoded.ts)
+            elif isinstance(decoded, Rejected):
+                continue
             elif isinstance(decoded, Meta):
+                self.decoded += 1
                 engine.security.ingest(decoded)
                 registry.device(decoded.topic.device, str(decoded.topic.kind))
                 engine.apply_meta(decoded.topic.device, decoded.facts)
             elif isinstance(decoded, Status):
+                self.decoded += 1
                 engine.security.ingest(decoded)
                 number = registry.device(decoded.topic.device, str(decoded.topic.kind))
                 engine.stale.set_offline(number, not decoded.online, len(registry.devices))
-            elif isinstance(decoded, Event):
+            else:
+                self.decoded += 1
                 self._event(decoded)
-        self._flush(channels, values, times, devices)
+        if channels:
+            stored = np.fromiter(readings, dtype=np.float32, count=len(readings))
+            self._flush(channels, stored, times, devices)
 
     def ingest_values(self, ts: float, row: Mapping[str, float], device: str = "") -> None:
         registry = self.engine.registry
@@ -138,7 +139,7 @@ class MessageIngest:
         self.received += 1
         self.decoded += 1
         self._since_tick += 1
-        self._flush([indices], [values], [ts], [registry.device(device, "csv")])
+        self._flush([indices], values, [ts], [registry.device(device, "csv")])
 
     def _skewed(self, offset: float) -> bool:
         """True when a sample's clock offset departs from the stream's usual one (see CLOCK_*)."""
@@ -161,15 +162,13 @@ class MessageIngest:
         self.decoded -= count
 
     def _flush(
-        self, channels: list[np.ndarray], values: list[np.ndarray], times: list[float], devices: list[int]
+        self, channels: list[np.ndarray], readings: np.ndarray, times: list[float], devices: list[int]
     ) -> None:
-        if not channels:
-            return
+        """Store one call's readings: ``channels`` per message, ``readings`` all of them in order."""
         engine = self.engine
         sizes = np.fromiter((c.size for c in channels), dtype=np.intp, count=len(channels))
         stamps = np.asarray(times, dtype=np.float64)
         indices = np.concatenate(channels)
-        readings = np.concatenate(values)
         device_numbers = np.asarray(devices, dtype=np.intp)
         overflow = np.isinf(readings)
         if overflow.any():
@@ -192,19 +191,19 @@ class MessageIngest:
         if state is None:
             self._sequences[device] = _Sequence(boot, seq, {seq})
             return True
-        rule = self.engine.sparse["seq"] if watch else _Ignore()
-        key = f"{device}/seq"
         if boot != state.boot:
-            rule.observe(key, 1, float(seq), "publisher restarted (new boot)", ts)
+            self._observe_seq(watch, device, float(seq), "publisher restarted (new boot)", ts)
             self._sequences[device] = _Sequence(boot, seq, {seq})
             return True
         if seq in state.seen:
             return False
         if seq > state.last + 1:
             lost = seq - state.last - 1
-            rule.observe(key, 1, float(lost), f"{lost} messages lost (seq {state.last} -> {seq})", ts)
+            gap = f"{lost} messages lost (seq {state.last} -> {seq})"
+            self._observe_seq(watch, device, float(lost), gap, ts)
         elif seq < state.last and not boot:
-            rule.observe(key, 1, float(seq), f"publisher restarted (seq {state.last} -> {seq})", ts)
+            restart = f"publisher restarted (seq {state.last} -> {seq})"
+            self._observe_seq(watch, device, float(seq), restart, ts)
             self._sequences[device] = _Sequence(boot, seq, {seq})
             return True
         state.last = max(state.last, seq)
@@ -212,6 +211,11 @@ class MessageIngest:
         if len(state.seen) > SEEN_KEPT:
             state.seen = {s for s in state.seen if s > state.last - SEEN_KEPT // 2}
         return True
+
+    def _observe_seq(self, watch: bool, device: str, value: float, message: str, ts: float) -> None:
+        """A gap or restart for the ``seq`` rule; not watched where gaps mean nothing (events)."""
+        if watch:
+            self.engine.sparse["seq"].observe(f"{device}/seq", 1, value, message, ts)
 
     def _xids(self, device: str, xids: tuple[tuple[int, int], ...], ts: float) -> None:
         rule = self.engine.sparse["xid"]
