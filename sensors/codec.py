@@ -135,10 +135,11 @@ def _topic(topic: str, prefix: str) -> Topic | None:
 
 
 def _parse_json(payload: bytes) -> dict[str, Any]:
-    try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise _Refuse(RejectReason.BAD_UTF8, str(error)[:200]) from None
+    if not payload.isascii():  # ASCII is UTF-8; decoding to check the rest makes a copy
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _Refuse(RejectReason.BAD_UTF8, str(error)[:200]) from None
     try:
         body = orjson.loads(payload)
     except orjson.JSONDecodeError as error:
