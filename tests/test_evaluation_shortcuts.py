@@ -11,7 +11,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from console.core.detectors.forecast import TrendFit
 from console.core.detectors.limits import LimitDetector
+from console.core.history import History
 from console.core.hysteresis import UNKNOWN, Tracker
 
 
@@ -109,3 +111,70 @@ def test_limit_level_with_the_band_on_raised_channels_only_equals_the_band_every
     active = np.array([row[6] for row in rows], dtype=np.int8)
     expected = _reference_limit_level(limits, values, known, active)
     assert limits.level(values, known, active).tolist() == expected.tolist()
+
+
+def _reference_trend_update(fit: TrendFit, channels: np.ndarray, t: np.ndarray, y: np.ndarray) -> None:
+    """The weighted line's running sums updated with whole-array temporaries and copies."""
+    valid = ~np.isnan(y)
+    channels, t, y = channels[valid], t[valid], y[valid].astype(np.float64)
+    dt = np.maximum(np.nan_to_num(t - fit.last_t[channels], nan=0.0), 0.0)
+    weight, st, stt, sy, sty = fit.sums[:, channels]
+    decay = np.exp(-dt / fit.tau_s)
+    fit.sums[:, channels] = np.stack([
+        weight * decay + 1.0, (st - dt * weight) * decay, (stt - 2 * dt * st + dt * dt * weight) * decay,
+        sy * decay + y, (sty - dt * sy) * decay,
+    ])
+    fit.last_t[channels] = t
+    fit.samples[channels] += 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(seconds=st.lists(st.tuples(st.floats(-2.0, 30.0), st.integers(0, 2**32 - 1)), min_size=1, max_size=25),
+       every=st.booleans())
+def test_trend_update_in_place_equals_the_plain_sums(seconds, every):
+    """In place on a run of channels (views) and through a copy for scattered ones: same bits."""
+    reference, fit = TrendFit(12, tau_s=90.0), TrendFit(12, tau_s=90.0)
+    now = 1_767_225_600.0
+    for step, seed in seconds:
+        rng = np.random.default_rng(seed)
+        now += step
+        channels = np.arange(12) if every else np.flatnonzero(rng.random(12) < 0.6)
+        t = now - rng.integers(0, 3, channels.size).astype(np.float64)
+        y = (60 + rng.normal(0, 5, channels.size)).astype(np.float32)
+        y[rng.random(channels.size) < 0.1] = np.nan
+        _reference_trend_update(reference, channels, t, y)
+        fit.update(channels, t, y)
+        assert np.array_equal(fit.sums, reference.sums, equal_nan=True)
+        assert np.array_equal(fit.last_t, reference.last_t, equal_nan=True)
+        assert np.array_equal(fit.samples, reference.samples)
+
+
+def _reference_history_write(
+    history: History, ts: np.ndarray, channels: np.ndarray, values: np.ndarray
+) -> None:
+    """Every reading scattered by (slot row, channel), whatever the batch holds."""
+    slots = np.floor(ts / history.step_s).astype(np.int64)
+    newest = int(slots.max())
+    if newest > history.newest:
+        history._advance(newest)
+    keep = slots > history.newest - history.slots
+    history.values[slots[keep] % history.slots, channels[keep]] = values[keep]
+
+
+@settings(max_examples=100, deadline=None)
+@given(batches=st.lists(st.tuples(st.integers(-12, 3), st.integers(0, 2), st.integers(0, 2**32 - 1)),
+                        min_size=1, max_size=30))
+def test_history_write_of_one_second_equals_the_scatter_by_slot(batches):
+    reference, history = History(8, window_s=6.0), History(8, window_s=6.0)
+    now = 1_767_225_600.0
+    for step, spread, seed in batches:
+        rng = np.random.default_rng(seed)
+        now = max(now, now + step)
+        size = int(rng.integers(1, 12))
+        ts = now + step - rng.integers(0, spread + 1, size) + rng.random(size) * 0.5  # old ones included
+        channels = rng.integers(0, 8, size)  # duplicates too: the last one written stays
+        values = rng.normal(0, 1, size).astype(np.float32)
+        _reference_history_write(reference, ts, channels, values)
+        history.write(ts, channels, values)
+        assert np.array_equal(history.values, reference.values, equal_nan=True)
+        assert np.array_equal(history.slot_number, reference.slot_number)

@@ -34,22 +34,27 @@ class TrendFit:
         valid = ~np.isnan(y)
         if not valid.all():
             channels, t, y = channels[valid], t[valid], y[valid]
-        channels = as_slice(channels)
-        y = y.astype(np.float64)
-        dt = np.nan_to_num(t - self.last_t[channels], nan=0.0)
-        dt = np.maximum(dt, 0.0)
-        weight, st, stt, sy, sty = self.sums[:, channels]
+        at = as_slice(channels)
+        dt = t - self.last_t[at]
+        np.nan_to_num(dt, copy=False, nan=0.0)
+        np.maximum(dt, 0.0, out=dt)
+        rows = self.sums[:, at]  # a view when the channels are one run: written in place below
+        weight, st, stt, sy, sty = rows
         shifted_stt = stt - 2 * dt * st + dt * dt * weight
         shifted_st = st - dt * weight
         shifted_sty = sty - dt * sy
         decay = np.exp(-dt / self.tau_s)
-        self.sums[0, channels] = weight * decay + 1.0
-        self.sums[1, channels] = shifted_st * decay
-        self.sums[2, channels] = shifted_stt * decay
-        self.sums[3, channels] = sy * decay + y
-        self.sums[4, channels] = shifted_sty * decay
-        self.last_t[channels] = t
-        self.samples[channels] += 1
+        np.multiply(weight, decay, out=weight)
+        weight += 1.0
+        np.multiply(shifted_st, decay, out=st)
+        np.multiply(shifted_stt, decay, out=stt)
+        np.multiply(sy, decay, out=sy)
+        sy += y
+        np.multiply(shifted_sty, decay, out=sty)
+        if not isinstance(at, slice):
+            self.sums[:, at] = rows
+        self.last_t[at] = t
+        self.samples[at] += 1
 
     def restart(self, channels: np.ndarray) -> None:
         self.sums[:, channels] = 0.0
