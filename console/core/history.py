@@ -51,6 +51,11 @@ class History:
         newest = int(slots.max())
         if newest > self.newest:
             self._advance(newest)
+        if newest == int(slots.min()):
+            # The usual batch (one second of a stream): one row, a 1-D scatter into it.
+            if newest > self.newest - self.slots:
+                self.values[newest % self.slots, channels] = values
+            return
         keep = slots > self.newest - self.slots
         if not keep.all():
             slots, channels, values = slots[keep], channels[keep], values[keep]
