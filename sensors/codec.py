@@ -263,8 +263,9 @@ def _telemetry(topic: Topic, body: dict[str, Any]) -> Telemetry:
 
 
 def _known_readings(kind: TopicKind, body: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
-    """(names, numbers) of a message whose key shape decoded before, when every number is an int or
-    float (a JSON bool counts as 0 or 1, as ``_number`` has it) and every GPU event list is empty;
+    """(names, numbers) of a message whose key shape decoded before, when every number is an int,
+    float or null (NaN; a JSON bool counts as 0 or 1, as ``_number`` has it) and every GPU event
+    list is empty;
     None for anything else, which the checked path then decodes or refuses with its reason.
 
     The numbers stay as parsed (the store converts them in one numpy call, ``Telemetry.values``
@@ -287,9 +288,16 @@ def _known_readings(kind: TopicKind, body: dict[str, Any]) -> tuple[tuple[str, .
     numbers = values if numbers_of is None else numbers_of(values)
     try:
         finite = math.isfinite(sum(numbers, 0.0))
-    except (TypeError, OverflowError):
+    except TypeError:  # a null (an agent's "not measured", often at fixed places), or anything worse
+        try:
+            finite = math.isfinite(sum([value for value in numbers if value is not None], 0.0))
+        except (TypeError, OverflowError):
+            return None
+        numbers = tuple(math.nan if value is None else value for value in numbers)
+    except OverflowError:
         return None
     return (names, numbers) if finite else None
+
 
 
 def _checked_readings(

@@ -294,8 +294,8 @@ def test_a_known_shape_decodes_exactly_like_the_checked_path(
     assert comparable(known) == comparable(checked)
     if (
         isinstance(checked, Telemetry) and not checked.xid and not checked.throttle
-        and math.isfinite(sum(map(float, checked.readings), 0.0))
-    ):  # a good message of a known shape takes the one-lookup path, not the checked one
+        and math.isfinite(sum((float(v) for v in checked.readings if not math.isnan(v)), 0.0))
+    ):  # a good message of a known shape (nulls included) takes the one-lookup path, not the checked one
         assert codec._known_readings(checked.topic.kind, orjson.loads(payload)) is not None
 
 
@@ -322,3 +322,13 @@ def test_readings_of_a_known_shape_keep_ints_and_values_gives_floats() -> None:
     assert isinstance(again, Telemetry)
     assert again.names[3:5] == ("gpu0/temp_c", "gpu0/mem_temp_c")
     assert 1980 in again.readings and all(type(v) is float for v in again.values.values())
+
+
+def test_nulls_of_a_known_shape_take_the_quick_path_as_nan() -> None:
+    """A real GPU agent sends null for what its GPU does not report, in the same places every time."""
+    body = dict(NODE, gpus=[dict(NODE["gpus"][0], mem_temp_c=None)])
+    decode("dc/s1/h1/r01/rk01/node/n3", encode_payload(body))
+    assert codec._known_readings(TopicKind.NODE, orjson.loads(encode_payload(body))) is not None
+    again = decode("dc/s1/h1/r01/rk01/node/n3", encode_payload(body))
+    assert isinstance(again, Telemetry) and math.isnan(again.values["gpu0/mem_temp_c"])
+    assert again.values["gpu0/temp_c"] == NODE["gpus"][0]["temp_c"]
