@@ -10,7 +10,9 @@ in the same run, times what any reader of the format must at least do, and ``run
    this file, since every byte of it must be decompressed;
 2. Python reading the log's lines (the LogReader's decompress-and-split, no JSON);
 3. the lines and every payload parsed with ``orjson`` (no decoder checks, no engine);
-4. ``run_scan`` itself.
+4. ``run_scan`` itself, and its rate past the first seconds: the scan of a 2 s log of the same
+   campus subtracted (the first second registers every channel, over a second for a full
+   hall, which a short log over-weights and a day-long one does not notice).
 
 Each is printed as stream seconds per wall second (the issue asks for >= 2,000x real time).
 With ``--repeat N`` the rows run N times, alternating, and the fastest of each is kept (the
@@ -40,6 +42,8 @@ T0 = 1_767_225_600.0
 DAY_S = 86_400
 GOAL = 2_000.0
 """Issue 9: a recorded hall-day scanned at >= 2,000x real time."""
+START_S = 2
+"""Length of the log whose scan is subtracted for the steady rate: channel registration."""
 
 
 def write_log(path: Path, seconds: int, campus: CampusConfig) -> int:
@@ -122,10 +126,14 @@ def main() -> None:
         messages = write_log(path, args.seconds, campus)
         generated = time.perf_counter() - start
         plain = read_lines(path)
+        start_path = Path(folder) / "start.jsonl.zst"
+        write_log(start_path, START_S, campus)
         best = {name: float("inf") for name, _ in rows}
+        start_scan = float("inf")
         for _ in range(max(args.repeat, 1)):
             for name, run in rows:
                 best[name] = fastest(run, path, best[name])
+            start_scan = fastest(scan, start_path, start_scan)
         compressed = path.stat().st_size
     print(f"log: {messages:,} messages, {args.seconds} s of stream ({messages / args.seconds:,.0f} msg/s), "
           f"generated in {generated:.1f} s")
@@ -135,8 +143,11 @@ def main() -> None:
           f"{plain / args.seconds * DAY_S / 1e9:,.1f} GB decompressed")
     print(f"{'what (same log, same run, fastest of ' + str(max(args.repeat, 1)) + ')':<50} {'wall s':>8} "
           f"{'x real time':>12} {'a day takes':>12}")
-    for name, seconds in best.items():
-        speed = args.seconds / seconds
+    lines = [(name, seconds, args.seconds) for name, seconds in best.items()]
+    lines.append((f"rackwatch scan past its first {START_S} s (steady)", best["rackwatch scan (run_scan)"]
+                  - start_scan, args.seconds - START_S))
+    for name, seconds, stream in lines:
+        speed = stream / seconds
         mark = "" if speed >= GOAL else f"  (< {GOAL:,.0f}x goal)"
         print(f"{name:<50} {seconds:8.3f} {speed:11.1f}x {DAY_S / speed / 60:10.1f} min{mark}")
 
