@@ -17,7 +17,8 @@ Method (every number comes from one run on one machine):
 
 Consumers: ``mosquitto_sub`` (the C client, the baseline), ``MqttSource`` (rackwatch's own
 MQTT framing on asyncio, what the console uses) counting only, aiomqtt counting only (the client
-it replaced), ``MqttSource`` feeding the console's ``StreamEvaluator`` (decode, de-duplicate,
+it replaced), gmqtt counting only where it is installed (not a dependency: the other asyncio
+client the issue named), ``MqttSource`` feeding the console's ``StreamEvaluator`` (decode, de-duplicate,
 store, evaluate once per second) in a worker thread as ``Pipeline.ingest`` does (the real path,
 without the pause it leaves the UI after each batch), and paho's own network thread feeding the
 same evaluator (the other client design). Then the same messages through ``Engine.ingest``
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import subprocess
 import sys
@@ -164,6 +166,27 @@ async def aiomqtt_drain(url: str, qos: int, total: int) -> tuple[float, float]:
         async for message in client.messages:
             if drain.took([message]):  # type: ignore[list-item]
                 break
+    return drain.result()
+
+
+async def gmqtt_drain(port: int, total: int) -> tuple[float, float]:
+    """Drain the session ``bench-gmqtt`` with gmqtt (not a dependency), counting only."""
+    import gmqtt
+    from gmqtt.mqtt.constants import MQTTv311
+
+    drain = Drain(total)
+    finished = asyncio.get_running_loop().create_future()
+
+    def on_message(*_: object) -> int:
+        if drain.took([None]) and not finished.done():  # type: ignore[list-item]
+            finished.set_result(None)
+        return 0
+
+    client = gmqtt.Client("bench-gmqtt", clean_session=False)
+    client.on_message = on_message
+    await client.connect("127.0.0.1", port, version=MQTTv311)
+    await asyncio.wait_for(finished, DRAIN_TIMEOUT_S)
+    await client.disconnect()
     return drain.result()
 
 
@@ -317,7 +340,7 @@ def measure(broker: MosquittoBroker, qos: int, stream: Path, total: int) -> list
     evaluators = {name: StreamEvaluator(warmed(stream, time.time())) for name in ("source", "paho")}
     warm_up = {name: evaluator.engine.ingestor.received for name, evaluator in evaluators.items()}
     mosquitto_sub(broker.port, qos, None)
-    for name in ("count", "aiomqtt", "engine", "paho"):
+    for name in ("count", "aiomqtt", "gmqtt", "engine", "paho"):
         register(broker.port, qos, name)
     subprocess.run([sys.executable, __file__, "--publish-to", str(broker.port), "--stream", str(stream)],
                    check=True)
@@ -327,6 +350,11 @@ def measure(broker: MosquittoBroker, qos: int, stream: Path, total: int) -> list
     rows.append(("MqttSource, count only", rate, cpu))
     rate, cpu = asyncio.run(aiomqtt_drain(broker.url, qos, total))
     rows.append(("aiomqtt, count only", rate, cpu))
+    if importlib.util.find_spec("gmqtt"):
+        rate, cpu = asyncio.run(gmqtt_drain(broker.port, total))
+        rows.append(("gmqtt, count only", rate, cpu))
+    else:
+        print("gmqtt row skipped: not installed (.venv/bin/pip install gmqtt to compare it)")
     rate, cpu = asyncio.run(source_drain(broker.url, qos, "engine", total, evaluators["source"].feed))
     rows.append(("MqttSource + decode + Engine (console)", rate, cpu))
     rate, cpu = paho_drain(broker.port, qos, total, evaluators["paho"].feed)
