@@ -58,6 +58,8 @@ already decoded without fault. A device sends the same keys every time, so a mes
 checked once, not once per reading (the per-reading checks were most of the decode time)."""
 _Picker = Callable[[tuple[Any, ...]], tuple[Any, ...]]
 _Shape = tuple[tuple[str, ...], _Picker | None, _Picker | None, tuple[list[Any], ...]]
+_Readings = tuple[tuple[str, ...], tuple[Any, ...], tuple[tuple[int, int], ...], tuple[tuple[int, str], ...]]
+"""Names, numbers, (GPU, XID) and (GPU, throttle reason) of one telemetry message."""
 _shapes: dict[tuple[tuple[str, ...], ...], _Shape] = {}
 """Key shape of a whole message (its metric keys, then each GPU object's keys) -> (stored names,
 picker of the numbers among the message's values in payload order or None for all of them, picker
@@ -254,23 +256,22 @@ def _metrics_checked(raw: dict[str, Any], where: str, into: dict[str, float], he
 
 def _telemetry(topic: Topic, body: dict[str, Any]) -> Telemetry:
     found = _known_readings(topic.kind, body)
-    if found is None:
-        names, readings, xid, throttle = _checked_readings(topic.kind, body)
-    else:
-        (names, readings), xid, throttle = found, (), ()
+    names, readings, xid, throttle = _checked_readings(topic.kind, body) if found is None else found
     ts, seq, boot = _timestamp(body), _sequence(body) or 0, _boot(body)
     return Telemetry(topic, ts, seq, boot, names, readings, xid, throttle)  # positional: quicker
 
 
-def _known_readings(kind: TopicKind, body: dict[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
-    """(names, numbers) of a message whose key shape decoded before, when every number is an int,
-    float or null (NaN; a JSON bool counts as 0 or 1, as ``_number`` has it) and every GPU event
-    list is empty;
-    None for anything else, which the checked path then decodes or refuses with its reason.
+def _known_readings(kind: TopicKind, body: dict[str, Any]) -> _Readings | None:
+    """(names, numbers, XIDs, throttle reasons) of a message whose key shape decoded before, when
+    every number is an int, float or null (NaN; a JSON bool counts as 0 or 1, as ``_number`` has
+    it); None for anything else, which the checked path then decodes or refuses with its reason.
 
     The numbers stay as parsed (the store converts them in one numpy call, ``Telemetry.values``
-    with ``float``): a double sum checks them all at once, raising for a null, text, a list or an
-    object (and for an int past a double, which orjson never gives: it keeps ints within 64 bits)."""
+    with ``float``): a double sum checks them all at once, raising for text, a list or an object
+    (and for an int past a double, which orjson never gives: it keeps ints within 64 bits). GPU
+    event lists, nearly always empty, are compared with empty ones at once; when some are not
+    (a GPU capped under load reports ``sw_power_cap`` every time), they are checked GPU by GPU as
+    the checked path does, after the numbers, so a refusal names the same first fault."""
     metrics = body.get("indicators" if kind is TopicKind.SECURITY else "metrics", _NO_OBJECT)
     gpus = body.get("gpus", _NO_LIST) if kind is TopicKind.NODE else _NO_LIST
     if type(metrics) is not dict or type(gpus) is not list:
@@ -283,8 +284,6 @@ def _known_readings(kind: TopicKind, body: dict[str, Any]) -> tuple[tuple[str, .
     except TypeError:  # a GPU that is not an object (its keys may still match a known shape)
         return None
     names, numbers_of, events_of, no_events = shape
-    if events_of is not None and events_of(values) != no_events:
-        return None
     numbers = values if numbers_of is None else numbers_of(values)
     try:
         finite = math.isfinite(sum(numbers, 0.0))
@@ -296,13 +295,18 @@ def _known_readings(kind: TopicKind, body: dict[str, Any]) -> tuple[tuple[str, .
         numbers = tuple(math.nan if value is None else value for value in numbers)
     except OverflowError:
         return None
-    return (names, numbers) if finite else None
+    if not finite:
+        return None
+    if events_of is None or events_of(values) == no_events:
+        return names, numbers, (), ()
+    xids: list[tuple[int, int]] = []
+    throttles: list[tuple[int, str]] = []
+    for index, gpu in enumerate(gpus):
+        _gpu_events(index, gpu, xids, throttles)
+    return names, numbers, tuple(xids), tuple(throttles)
 
 
-
-def _checked_readings(
-    kind: TopicKind, body: dict[str, Any]
-) -> tuple[tuple[str, ...], tuple[float, ...], tuple[tuple[int, int], ...], tuple[tuple[int, str], ...]]:
+def _checked_readings(kind: TopicKind, body: dict[str, Any]) -> _Readings:
     """Every object and event list checked in payload order; the message's shape kept when good."""
     values: dict[str, float] = {}
     xids: list[tuple[int, int]] = []
@@ -367,6 +371,12 @@ def _gpu(
     if not isinstance(gpu, dict):
         raise _Refuse(RejectReason.BAD_TYPE, f"gpus[{index}] is not an object")
     _metrics(gpu, f"gpus[{index}]", values, gpu=index)
+    _gpu_events(index, gpu, xids, throttles)
+
+
+def _gpu_events(
+    index: int, gpu: dict[str, Any], xids: list[tuple[int, int]], throttles: list[tuple[int, str]]
+) -> None:
     xid = gpu.get("xid", [])
     if not isinstance(xid, list) or len(xid) > MAX_XIDS:
         raise _Refuse(RejectReason.BAD_TYPE, f"gpus[{index}].xid is not a short list")
