@@ -113,6 +113,8 @@ class MqttSource:
     ) -> None:
         if not filters:
             raise ValueError("at least one topic filter is needed")
+        if qos not in (0, 1):
+            raise ValueError(f"subscription QoS {qos}: the read path takes QoS 0 or 1 (sensors/mqtt_wire.py)")
         self.settings = settings
         self.filters = [check_filter(f) for f in filters]
         self.qos = qos

@@ -266,3 +266,8 @@ async def test_a_broker_gone_silent_is_left_after_one_and_a_half_keepalives(runn
     for writer in connections:
         writer.close()
     server.close()
+
+
+def test_only_qos_0_and_1_subscriptions_are_accepted() -> None:
+    with pytest.raises(ValueError, match="QoS 0 or 1"):
+        MqttSource(settings_for("mqtt://127.0.0.1:1"), ["dc/#"], qos=2)
