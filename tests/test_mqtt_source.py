@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -184,26 +184,55 @@ async def test_refused_credentials_become_auth_failed(
     assert live.states == [ConnectionState.CONNECTING, ConnectionState.AUTH_FAILED]
 
 
-async def test_broker_that_never_answers_connect_times_out_and_retries(running: list[Running]) -> None:
-    held: list[asyncio.StreamWriter] = []
+Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)  # accept the socket, never send CONNACK
 
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    source = MqttSource(settings_for(f"mqtt://127.0.0.1:{port}"), ["dc/#"], connect_timeout=0.3,
+class FakeBroker:
+    """A plain TCP server standing in for a broker that misbehaves; ``connections`` it accepted."""
+
+    def __init__(self) -> None:
+        self.connections: list[asyncio.StreamWriter] = []
+        self._servers: list[asyncio.Server] = []
+
+    async def start(self, answer: Answer) -> str:
+        """Serve ``answer`` on a free loopback port; returns the broker URL."""
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections.append(writer)
+            await answer(reader, writer)
+
+        server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        self._servers.append(server)
+        return f"mqtt://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    def close(self) -> None:
+        for writer in self.connections:
+            writer.close()
+        for server in self._servers:
+            server.close()
+
+
+@pytest.fixture
+async def fake_broker() -> AsyncIterator[FakeBroker]:
+    fake = FakeBroker()
+    yield fake
+    fake.close()
+
+
+async def test_broker_that_never_answers_connect_times_out_and_retries(
+    running: list[Running], fake_broker: FakeBroker
+) -> None:
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        return None  # accept the socket, never send CONNACK
+
+    url = await fake_broker.start(never_answer)
+    source = MqttSource(settings_for(url), ["dc/#"], connect_timeout=0.3,
                         backoff=Backoff(first=0.05, cap=0.1))
     live = Running(source)
     running.append(live)
-    await live.wait(lambda: len(held) >= 2)  # timed out once and tried again
+    await live.wait(lambda: len(fake_broker.connections) >= 2)  # timed out once and tried again
     assert source.state is ConnectionState.RECONNECTING
     assert "no answer to CONNECT within 0.3 s" in source.last_error
-    await live.stop()
-    running.remove(live)
-    for writer in held:
-        writer.close()
-    server.close()
 
 
 async def test_idle_tick_comes_once_per_pause(broker: MosquittoBroker) -> None:
@@ -242,30 +271,23 @@ async def test_a_message_larger_than_one_read_arrives_whole(
     assert [m.payload for m in live.got] == [b"small", big, b"after"]
 
 
-async def test_a_broker_gone_silent_is_left_after_one_and_a_half_keepalives(running: list[Running]) -> None:
-    connections: list[asyncio.StreamWriter] = []
-
+async def test_a_broker_gone_silent_is_left_after_one_and_a_half_keepalives(
+    running: list[Running], fake_broker: FakeBroker
+) -> None:
     async def answer_then_fall_silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
         await reader.read(1024)  # CONNECT
         writer.write(b"\x20\x02\x00\x00")  # CONNACK, accepted
         await reader.read(1024)  # SUBSCRIBE
         writer.write(b"\x90\x03\x00\x01\x01")  # SUBACK, QoS 1 granted; then nothing, ever
 
-    server = await asyncio.start_server(answer_then_fall_silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    settings = ConnectionSettings(url=parse_broker_url(f"mqtt://127.0.0.1:{port}"), keepalive=1)
+    url = await fake_broker.start(answer_then_fall_silent)
+    settings = ConnectionSettings(url=parse_broker_url(url), keepalive=1)
     source = MqttSource(settings, ["dc/#"], backoff=Backoff(first=5.0, cap=5.0, floor=5.0))
     live = Running(source)
     running.append(live)
     await live.wait(lambda: source.state is ConnectionState.CONNECTED)
     await live.wait(lambda: source.state is ConnectionState.RECONNECTING, timeout=10)
     assert "no answer from the broker" in source.last_error
-    await live.stop()
-    running.remove(live)
-    for writer in connections:
-        writer.close()
-    server.close()
 
 
 def test_only_qos_0_and_1_subscriptions_are_accepted() -> None:
