@@ -21,6 +21,7 @@ import contextlib
 import os
 import socket
 import ssl
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -30,8 +31,8 @@ from itertools import repeat
 from sensors.messages import RawMessage
 from sensors.mqtt_client import RECONNECT_CAP_S, Backoff, ConnectionSettings, refused_credentials
 from sensors.mqtt_client import auth_backoff as new_auth_backoff
-from sensors.mqtt_subscriber import Subscription
-from sensors.mqtt_wire import BrokerError, ConnectRefused
+from sensors.mqtt_subscriber import Subscription, broker_answers
+from sensors.mqtt_wire import BrokerError, ClosedByBroker, ConnectRefused
 
 BATCH_LINGER = 0.005
 """Seconds a batch waits for more messages once one has come (not with manual acknowledgement,
@@ -40,6 +41,19 @@ consumer batches of one or two; with the wait a consumer gets tens to thousands 
 pays its per-call cost once for them: the console's ingest over Mosquitto ran about 2x faster
 (bench/ingest.py, docs/performance.md). At most 5 ms of delay, against a 250 ms frame."""
 """CONNACK codes for refused credentials: v3.1.1 4/5, MQTT 5 0x86/0x87 (../shared/mqtt.md section 7, #15)."""
+
+
+TAKEOVER_GRACE_S = 5.0
+"""An exclusive source (``MqttSource(exclusive=True)``, the recorder) thrown off its session
+within this long of connecting, by a broker that still answers, gives way (``SessionConflict``):
+another client with its id was there first and has just taken the session back. Thrown off
+later, it takes the session back itself, once, and the newcomer gives way: one flap, then one
+owner (../shared/mqtt.md table row 19)."""
+PROBE_TIMEOUT_S = 1.0
+
+
+class SessionConflict(Exception):
+    """Another client keeps taking this exclusive source's session: stop, don't fight over it."""
 
 
 class ConnectionState(StrEnum):
@@ -94,6 +108,8 @@ class MqttSource:
     ``received`` counts messages taken off the wire, ``dropped`` those discarded because the
     consumer fell more than ``queue_size`` messages behind. ``state`` and ``last_error`` say
     how the connection is; ``on_state_change(state, detail)`` is called on every change.
+    ``exclusive``: a persistent session only this client should hold (the recorder's); see
+    ``TAKEOVER_GRACE_S``. ``batches`` then ends in ``SessionConflict`` rather than fight over it.
     """
 
     def __init__(
@@ -110,6 +126,7 @@ class MqttSource:
         backoff: Backoff | None = None,
         auth_backoff: Backoff | None = None,
         connect_timeout: float = 20.0,
+        exclusive: bool = False,
     ) -> None:
         if not filters:
             raise ValueError("at least one topic filter is needed")
@@ -126,6 +143,8 @@ class MqttSource:
         self.backoff = backoff or Backoff(first=0.2, cap=RECONNECT_CAP_S, floor=0.2)
         self.auth_backoff = auth_backoff or new_auth_backoff()
         self.connect_timeout = connect_timeout
+        self.exclusive = exclusive
+        self._connected_at = 0.0
         self.state = ConnectionState.OFFLINE
         self.last_error = ""
         self.received = 0
@@ -186,15 +205,34 @@ class MqttSource:
                 raise TimeoutError(f"no answer to CONNECT within {self.connect_timeout:g} s") from None
             raise
         self.connections += 1
+        self._connected_at = time.monotonic()
         self.session_present = subscription.session_present
         try:
             self.backoff.reset()
             self.auth_backoff.reset()
             self._set_state(ConnectionState.CONNECTED)
-            await subscription.wait_closed()
+            try:
+                await subscription.wait_closed()
+            except ClosedByBroker:
+                await self._check_taken_over()
+                raise
         finally:
             await subscription.close()  # acknowledgements given until now still go out first
             self._subscription = None
+
+    async def _check_taken_over(self) -> None:
+        """The broker closed an exclusive session's connection soon after we connected: if it is
+        up and answering, it did so because another client connected with our client id (MQTT
+        3.1.1 section 3.1.4; Mosquitto 2.0 sends no MQTT 5 reason for it either, checked), so
+        raise ``SessionConflict`` rather than take the session back and throw the other off."""
+        held = time.monotonic() - self._connected_at
+        if not self.exclusive or held >= TAKEOVER_GRACE_S:
+            return
+        if await broker_answers(self.settings, _random_client_id(), PROBE_TIMEOUT_S):
+            raise SessionConflict(
+                f"another client uses client id {self.client_id}: the broker closed our connection "
+                f"{held:.1f} s after we connected and still answers others"
+            )
 
     async def _run(self) -> None:
         self._set_state(ConnectionState.CONNECTING, f"connecting to {self.settings.url}")

@@ -24,6 +24,7 @@ from sensors.mqtt_wire import (
     PINGRESP,
     SUBACK,
     BrokerError,
+    ClosedByBroker,
     ConnectRefused,
     Control,
     connack,
@@ -101,7 +102,7 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
-            self.closed.set_result(exc or BrokerError("broker closed the connection"))
+            self.closed.set_result(exc or ClosedByBroker("broker closed the connection"))
         self.controls.put_nowait(Control(0, b""))  # wakes a waiter for CONNACK/SUBACK
 
 
@@ -119,7 +120,8 @@ class Subscription:
         self, settings: ConnectionSettings, client_id: str, clean_session: bool,
         filters: list[tuple[str, int]],
     ) -> None:
-        """Connect and subscribe; raises ``ConnectRefused``, ``BrokerError`` or ``OSError``.
+        """Connect and subscribe (no ``filters``: only connect); raises ``ConnectRefused``,
+        ``BrokerError`` or ``OSError``.
 
         A resumed session's messages may arrive (and be acknowledged) before SUBACK does.
         """
@@ -139,11 +141,12 @@ class Subscription:
             self.session_present, code = connack((await _answer(protocol, CONNACK)).body)
             if code:
                 raise ConnectRefused(code)
-            protocol.transport.write(subscribe_packet(1, filters))  # type: ignore[union-attr]
-            _, granted = suback_codes((await _answer(protocol, SUBACK)).body)
-            refused = [topic for (topic, _), code in zip(filters, granted, strict=False) if code >= 0x80]
-            if refused:
-                raise BrokerError(f"broker refused the subscription to {', '.join(refused)}")
+            if filters:
+                protocol.transport.write(subscribe_packet(1, filters))  # type: ignore[union-attr]
+                _, granted = suback_codes((await _answer(protocol, SUBACK)).body)
+                refused = [topic for (topic, _), code in zip(filters, granted, strict=False) if code >= 0x80]
+                if refused:
+                    raise BrokerError(f"broker refused the subscription to {', '.join(refused)}")
         except BaseException:
             protocol.abort(BrokerError("connect abandoned"))
             raise
@@ -207,3 +210,15 @@ async def _answer(protocol: _Protocol, head: int) -> Control:
         raise BrokerError(f"expected packet 0x{head:02x}, got 0x{control.head:02x}")
     return control
 
+
+
+async def broker_answers(settings: ConnectionSettings, client_id: str, timeout: float) -> bool:
+    """Whether the broker takes a new connection (CONNECT, CONNACK accepted) within ``timeout``."""
+    probe = Subscription(lambda messages, packet_ids: None)
+    try:
+        async with asyncio.timeout(timeout):
+            await probe.open(settings, client_id, True, [])
+    except (BrokerError, OSError, TimeoutError):
+        return False
+    await probe.close(timeout)
+    return True

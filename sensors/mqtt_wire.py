@@ -41,6 +41,10 @@ class BrokerError(Exception):
     """The broker refused a request or broke the protocol; the connection is over."""
 
 
+class ClosedByBroker(BrokerError):
+    """The broker closed a working connection, saying nothing (3.1.1 has no way to say why)."""
+
+
 class ConnectRefused(BrokerError):
     """CONNACK with a non-zero return code."""
 

@@ -14,7 +14,7 @@ import pytest
 from sensors.broker_url import parse_broker_url
 from sensors.messages import RawMessage
 from sensors.mqtt_client import Backoff, ConnectionSettings, Secret
-from sensors.mqtt_source import ConnectionState, MqttSource
+from sensors.mqtt_source import ConnectionState, MqttSource, SessionConflict
 from tests.mosquitto import MosquittoBroker, free_port
 
 TOPIC = "dc/s1/h1/r01/rk01/rack"
@@ -293,3 +293,36 @@ async def test_a_broker_gone_silent_is_left_after_one_and_a_half_keepalives(
 def test_only_qos_0_and_1_subscriptions_are_accepted() -> None:
     with pytest.raises(ValueError, match="QoS 0 or 1"):
         MqttSource(settings_for("mqtt://127.0.0.1:1"), ["dc/#"], qos=2)
+
+
+async def test_an_exclusive_source_gives_way_to_a_client_that_takes_its_session(
+    broker: MosquittoBroker,
+) -> None:
+    source = MqttSource(settings_for(broker.url), ["dc/#"], client_id="only-one", clean_session=False,
+                        exclusive=True)
+    batches = source.batches()
+    ended = asyncio.ensure_future(anext(batches))
+    async with asyncio.timeout(20):
+        while source.state is not ConnectionState.CONNECTED:
+            await asyncio.sleep(0.02)
+    await asyncio.to_thread(  # another client with the same id, within the grace
+        subprocess.run,
+        ["mosquitto_sub", "-p", str(broker.port), "-i", "only-one", "-c", "-t", "x", "-W", "1"],
+        capture_output=True, timeout=30,
+    )
+    with pytest.raises(SessionConflict, match="another client uses client id only-one"):
+        await asyncio.wait_for(ended, 20)
+
+
+async def test_an_exclusive_source_rides_out_a_broker_restart_within_its_grace(
+    broker: MosquittoBroker, running: list[Running]
+) -> None:
+    source = MqttSource(settings_for(broker.url), ["dc/#"], client_id="only-one", clean_session=False,
+                        exclusive=True, backoff=Backoff(first=0.1, cap=0.5))
+    live = Running(source)
+    running.append(live)
+    await live.wait(lambda: source.state is ConnectionState.CONNECTED)
+    await asyncio.to_thread(broker.restart)  # well inside TAKEOVER_GRACE_S of connecting
+    await live.wait(lambda: live.states.count(ConnectionState.CONNECTED) == 2)
+    await publish(broker, b"after")
+    await live.wait(lambda: [m.payload for m in live.got] == [b"after"])

@@ -22,6 +22,7 @@ import pytest
 
 from sensors.logfile import LogFormatError, read_log
 from sensors.messages import RawMessage
+from sensors.mqtt_source import TAKEOVER_GRACE_S
 from tests.mosquitto import MosquittoBroker, free_port
 
 RACKWATCH = str(Path(sys.executable).with_name("rackwatch"))
@@ -316,3 +317,29 @@ def test_disk_full_stops_the_recorder_without_losing_what_was_not_written(
     wait_for_all([full_log, second_log], 300)
     assert second.stop() == 0
     assert sorted(set(written) | set(seqs(read_log(second_log)))) == list(range(300))
+
+
+def test_a_second_recorder_with_the_same_client_id_gives_way_after_one_flap(
+    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+) -> None:
+    """../shared/mqtt.md row 19: two recorders on one session must not throw each other off forever."""
+    first = RecorderProcess(broker.url, tmp_path / "first.jsonl", "rec-same")
+    recorders.append(first)
+    first.wait_for_line("connected to")
+    publish(broker, [payload(seq) for seq in range(100)])
+    assert len(wait_for_messages([first.out], 100)) == 100
+    time.sleep(TAKEOVER_GRACE_S + 0.5)  # the first has held its session past a newcomer's grace
+
+    second = RecorderProcess(broker.url, tmp_path / "second.jsonl", "rec-same")
+    recorders.append(second)
+    assert second.process.wait(timeout=30) == 2
+    second._reader.join(timeout=5)
+    assert "another client uses client id rec-same" in second.stderr
+    assert "give each its own" in second.stderr and "Traceback" not in second.stderr
+
+    first.wait_for_line("connected to", count=2)  # took its session back, once
+    publish(broker, [payload(seq) for seq in range(100, 200)])
+    assert set(seqs(wait_for_all([first.out, second.out], 200))) == set(range(200))  # nothing lost
+    assert set(seqs(wait_for_all([first.out], 200))) >= set(range(100, 200))  # the first kept recording
+    assert first.stop() == 0
+    assert sum("not connected" in line for line in first.lines) == 1  # one flap

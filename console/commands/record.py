@@ -123,7 +123,7 @@ class ProgressLine:
 
 def run(args: argparse.Namespace) -> int:
     from sensors.logfile import LogWriter, RotatingLogWriter
-    from sensors.mqtt_source import ConnectionState, MqttSource
+    from sensors.mqtt_source import ConnectionState, MqttSource, SessionConflict
     from sensors.recorder import Recorder
     from sensors.sanitize import sanitize_text
 
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = MqttSource(
             settings, args.topic, qos=1, client_id=args.client_id, clean_session=False,
-            manual_ack=True, on_state_change=on_state,
+            manual_ack=True, on_state_change=on_state, exclusive=True,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -173,6 +173,13 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         asyncio.run(_record_until_stopped(recorder))
+    except SessionConflict as error:
+        progress.message(
+            f"rackwatch record: {error}; stopped rather than fight over the session. Another recorder "
+            f"with --client-id {args.client_id} is running: give each its own. What this one had not "
+            "acknowledged stays in the session, for the other."
+        )
+        return 2
     except OSError as error:
         progress.message(
             f"rackwatch record: cannot write the log: {error.strerror or error}; stopped. Nothing "
