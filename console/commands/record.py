@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--client-id", default=default_client_id("rec"), metavar="ID",
         help="MQTT client id of the persistent session (default %(default)s); "
-        "two recorders must not share one",
+        "two recorders must not share one: a second one started with it gives way (exit 2)",
     )
     parser.add_argument(
         "--flush-batch", type=int, default=16, metavar="N",
