@@ -101,10 +101,10 @@ class OverviewScreen(ConsoleScreen):
         return self.query_one(FloorMap)
 
     def draw(self, frame: Frame) -> None:
-        self.query_one("#summary", Static).update(campus_summary(frame.snapshot))
+        self.query_one("#summary", Static).update(campus_summary(frame.snapshot), layout=False)
         self.floor_map.show(frame.snapshot.racks)
         self._draw_rack_line(frame.snapshot)
-        self.query_one("#top-alerts", Static).update(top_alerts(frame.snapshot.alerts))
+        self.query_one("#top-alerts", Static).update(top_alerts(frame.snapshot.alerts), layout=False)
 
     def action_cycle_metric(self) -> None:
         self.floor_map.metric = self.floor_map.metric.next()
@@ -130,13 +130,14 @@ class OverviewScreen(ConsoleScreen):
         parts: list[Text | tuple[str, object]] = [Text(f"[m] {bands.name}: ", style="bold")]
         for name, label in labels:
             parts += [Text(label, style=styles[name]), Text(" ")]
-        self.query_one("#legend", Static).update(Text.assemble(*parts, no_wrap=True, overflow="ellipsis"))
+        legend = Text.assemble(*parts, no_wrap=True, overflow="ellipsis")
+        self.query_one("#legend", Static).update(legend, layout=False)
 
     def _draw_rack_line(self, snapshot: Snapshot) -> None:
         rack = self.floor_map.cursor_rack
         line = self.query_one("#rack-line", Static)
         if rack is None:
-            line.update("no racks reported yet")
+            line.update("no racks reported yet", layout=False)
             return
         index = snapshot.racks.racks.index(rack) if rack in snapshot.racks.racks else None
         if index is None:
@@ -151,7 +152,7 @@ class OverviewScreen(ConsoleScreen):
             f"  {level}{'  STALE' if racks.stale[index] else ''}",
             "   Enter: drill down",
             no_wrap=True, overflow="ellipsis",
-        ))
+        ), layout=False)
 
     @on(FloorMap.CursorMoved)
     def _cursor_moved(self) -> None:

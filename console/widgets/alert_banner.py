@@ -44,4 +44,4 @@ class AlertBanner(Static):
                 wire_text(newest.message, max_length=60),
                 "   2: alerts, a: acknowledge",
                 no_wrap=True, overflow="ellipsis",
-            ))
+            ), layout=False)  # one line; showing or hiding it is the class above

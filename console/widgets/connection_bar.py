@@ -57,7 +57,7 @@ class ConnectionBar(Static):
 
     def show(self, status: SourceStatus, stats: IngestStats, stream_time: float, bell: bool) -> None:
         """Redraw from the latest frame."""
-        self.update(self.line(status, stats, stream_time, bell))
+        self.update(self.line(status, stats, stream_time, bell), layout=False)  # one line, always
 
     def line(self, status: SourceStatus, stats: IngestStats, stream_time: float, bell: bool) -> Text:
         muted = self.get_component_rich_style("connection-bar--muted")
