@@ -141,6 +141,35 @@ class Engine:
         self.groups.refresh(self.registry)
         self.peers.rebuild(self.registry, self.groups)
 
+    def restore_alert(self, rule: str, key: str, level: int, value: float, message: str, now: float) -> bool:
+        """Hold an alert raised before a restart as raised (level 1 warning, 2 critical), so it is
+        neither raised again nor forgotten: the rule's tracker clears it as if it had raised it.
+        False while the alert's subject (channel, device) has not reported yet."""
+        if rule in CHANNEL_RULES:
+            channel = self.registry.index.get(key)
+            if channel is None:
+                return False
+            tracker = self.trackers[rule]
+            tracker.active[channel] = max(int(tracker.active[channel]), level)
+            return True
+        if rule == "stale":
+            device = self.registry.device_index.get(key)
+            if device is None:
+                return False
+            tracker = self.stale_tracker
+            if tracker.active.shape[0] <= device:
+                tracker.resize(max(device + 1, 2 * tracker.active.shape[0]))
+            tracker.active[device] = max(int(tracker.active[device]), level)
+            return True
+        sparse = self.sparse.get(rule)
+        if sparse is None:
+            return False
+        # A pulse rule holds its level hold_s after the last sighting; the restart counts as one.
+        sparse.observe(key, level, value, message, now)
+        number = sparse.index[key]
+        sparse.tracker.active[number] = max(int(sparse.tracker.active[number]), level)
+        return True
+
     # -- snapshot ------------------------------------------------------------------------
     def snapshot(self, history_keys: Iterable[str] = ()) -> Snapshot:
         """A frozen view of everything the UI draws at the latest evaluated stream time."""

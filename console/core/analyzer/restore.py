@@ -20,7 +20,7 @@ import uuid
 import aiomqtt
 
 from console.core.analyzer.wire_out import OutTopics, StoredAlert, decode_state
-from console.core.engine import CHANNEL_RULES, Engine
+from console.core.engine import Engine
 from sensors.mqtt_client import ConnectionSettings
 
 SYNC_TIMEOUT_S = 10.0
@@ -51,38 +51,7 @@ async def read_alert_state(
     return list(found.values())
 
 
-def _level(alert: StoredAlert) -> int:
-    return 2 if alert.severity == "critical" else 1
-
-
 def seed_alert(engine: Engine, alert: StoredAlert, now: float) -> bool:
-    """Put a restored alert into the tracker of its rule; False while its subject is unknown.
-
-    Composes with the engine from outside: it sets the tracker state the engine itself would
-    hold had it raised the alert (``active`` at the alert's level), nothing else.
-    """
-    level = _level(alert)
-    if alert.rule in CHANNEL_RULES:
-        channel = engine.registry.index.get(alert.key)
-        if channel is None:
-            return False
-        tracker = engine.trackers[alert.rule]
-        tracker.active[channel] = max(int(tracker.active[channel]), level)
-        return True
-    if alert.rule == "stale":
-        device = engine.registry.device_index.get(alert.key)
-        if device is None:
-            return False
-        tracker = engine.stale_tracker
-        if tracker.active.shape[0] <= device:
-            tracker.resize(max(device + 1, 2 * tracker.active.shape[0]))
-        tracker.active[device] = max(int(tracker.active[device]), level)
-        return True
-    rule = engine.sparse.get(alert.rule)
-    if rule is None:
-        return False
-    # A pulse rule holds its level hold_s after the last sighting; the restart counts as one.
-    rule.observe(alert.key, level, alert.value, alert.message, now)
-    number = rule.index[alert.key]
-    rule.tracker.active[number] = max(int(rule.tracker.active[number]), level)
-    return True
+    """Put a restored alert into the engine as raised; False while its subject is unknown."""
+    level = 2 if alert.severity == "critical" else 1
+    return engine.restore_alert(alert.rule, alert.key, level, alert.value, alert.message, now)
