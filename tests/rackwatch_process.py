@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 RACKWATCH = str(Path(sys.executable).with_name("rackwatch"))
@@ -17,11 +18,14 @@ class Proc:
     """A rackwatch subprocess whose output lines (stderr and stdout) are kept with the monotonic
     time they arrived."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
+    ) -> None:
         self.args = args
         self.lines: list[tuple[float, str]] = []
         self.process = subprocess.Popen(
-            [RACKWATCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            [RACKWATCH, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            preexec_fn=preexec_fn,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -46,7 +50,11 @@ class Proc:
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        code = self.process.wait(timeout=20)
+        return self.exit_code()
+
+    def exit_code(self, timeout: float = 20.0) -> int:
+        """Its exit status once it ends (waits), with every output line read."""
+        code = self.process.wait(timeout=timeout)
         self._reader.join(timeout=5)
         return code
 

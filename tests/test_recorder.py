@@ -11,10 +11,8 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
@@ -24,8 +22,8 @@ from sensors.logfile import LogFormatError, read_log
 from sensors.messages import RawMessage
 from sensors.mqtt_source import TAKEOVER_GRACE_S
 from tests.mosquitto import MosquittoBroker, free_port
+from tests.rackwatch_process import RACKWATCH, Proc
 
-RACKWATCH = str(Path(sys.executable).with_name("rackwatch"))
 TOPIC = "dc/s1/h1/r01/rk01/rack"
 
 
@@ -48,49 +46,23 @@ def seqs(messages: Iterable[RawMessage]) -> list[int]:
     return [orjson.loads(m.payload)["seq"] for m in messages]
 
 
-class RecorderProcess:
-    """``rackwatch record`` as a subprocess, its stderr collected by a thread."""
+class RecorderProcess(Proc):
+    """``rackwatch record`` as a subprocess, writing its log to ``out``."""
 
     def __init__(
         self, broker_url: str, out: Path, client_id: str, *extra: str, file_size_limit: int | None = None
     ) -> None:
         self.out = out
-        self.lines: list[str] = []
 
         def limit_file_size() -> None:
             if file_size_limit is not None:
                 resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
                 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails: EFBIG
 
-        self.process = subprocess.Popen(
-            [RACKWATCH, "record", "--broker", broker_url, "--topic", "dc/#", "--out", str(out),
-             "--client-id", client_id, "--keepalive", "5", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=limit_file_size,
+        super().__init__(
+            "record", "--broker", broker_url, "--topic", "dc/#", "--out", str(out),
+            "--client-id", client_id, "--keepalive", "5", *extra, preexec_fn=limit_file_size,
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for_line(self, text: str, count: int = 1, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while sum(text in line for line in self.lines) < count:
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"no {text!r} on stderr; got {self.lines}")
-            time.sleep(0.02)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=20)
-        self._reader.join(timeout=5)
-        return code
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.lines)
 
 
 def wait_for_messages(paths: Iterable[Path], count: int, timeout: float = 30.0) -> list[RawMessage]:
@@ -116,23 +88,13 @@ def wait_for_all(paths: list[Path], count: int, timeout: float = 30.0) -> list[R
         time.sleep(0.05)
 
 
-@pytest.fixture
-def recorders() -> Iterator[list[RecorderProcess]]:
-    started: list[RecorderProcess] = []
-    yield started
-    for recorder in started:
-        if recorder.process.poll() is None:
-            recorder.process.kill()
-            recorder.process.wait()
-
-
 def test_record_then_read_gives_back_every_published_message(
-    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+    broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
     out = tmp_path / "campus.jsonl.zst"
     recorder = RecorderProcess(broker.url, out, "rec-all")
-    recorders.append(recorder)
-    recorder.wait_for_line("connected to")
+    procs.append(recorder)
+    recorder.wait_line("connected to")
     sent = [payload(seq) for seq in range(500)]
     publish(broker, sent)
     assert len(wait_for_messages([out], 500)) == 500
@@ -150,12 +112,12 @@ def test_record_then_read_gives_back_every_published_message(
 
 
 def test_broker_restarts_lose_no_qos1_message(
-    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+    broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
     first_log = tmp_path / "first.jsonl"
     first = RecorderProcess(broker.url, first_log, "rec-restart")
-    recorders.append(first)
-    first.wait_for_line("connected to")
+    procs.append(first)
+    first.wait_line("connected to")
     publish(broker, [payload(seq) for seq in range(100)])
     assert len(wait_for_messages([first_log], 100)) == 100
 
@@ -173,19 +135,19 @@ def test_broker_restarts_lose_no_qos1_message(
     assert (broker.directory / "mosquitto.db").exists()
     second_log = tmp_path / "second.jsonl"
     second = RecorderProcess(broker.url, second_log, "rec-restart")
-    recorders.append(second)
+    procs.append(second)
     got = wait_for_all([first_log, second_log], 300)
     assert second.stop() == 0
     assert seqs(got) == list(range(300))
 
 
 def test_sigkilled_recorder_leaves_a_readable_log_and_loses_nothing(
-    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+    broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
     first_log = tmp_path / "killed.jsonl.zst"
     first = RecorderProcess(broker.url, first_log, "rec-kill")
-    recorders.append(first)
-    first.wait_for_line("connected to")
+    procs.append(first)
+    first.wait_line("connected to")
     publisher = subprocess.Popen(
         ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-t", TOPIC, "-l"],
         stdin=subprocess.PIPE,
@@ -208,7 +170,7 @@ def test_sigkilled_recorder_leaves_a_readable_log_and_loses_nothing(
 
     second_log = tmp_path / "resumed.jsonl.zst"
     second = RecorderProcess(broker.url, second_log, "rec-kill")
-    recorders.append(second)
+    procs.append(second)
     got = wait_for_all([first_log, second_log], 600)
     assert second.stop() == 0
     after = seqs(read_log(second_log))
@@ -220,12 +182,12 @@ def test_sigkilled_recorder_leaves_a_readable_log_and_loses_nothing(
 
 
 def test_redelivered_duplicates_are_written_once(
-    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+    broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
     out = tmp_path / "dups.jsonl"
     recorder = RecorderProcess(broker.url, out, "rec-dups")
-    recorders.append(recorder)
-    recorder.wait_for_line("connected to")
+    procs.append(recorder)
+    recorder.wait_line("connected to")
     publish(broker, [payload(0), payload(1), payload(1), payload(2), payload(0, boot="b2"), payload(2)])
     publish(broker, [payload(0, boot="b2")], topic="dc/s1/h1/r01/rk02/rack")  # another topic: not a dup
     publish(broker, [b"no sequence here", b"no sequence here"])  # nothing to de-duplicate on
@@ -242,12 +204,12 @@ def test_redelivered_duplicates_are_written_once(
 
 
 def test_rotation_splits_the_recording_into_complete_logs(
-    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+    broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
     out = tmp_path / "rot.jsonl.gz"
     recorder = RecorderProcess(broker.url, out, "rec-rot", "--rotate-size", "1K")
-    recorders.append(recorder)
-    recorder.wait_for_line("connected to")
+    procs.append(recorder)
+    recorder.wait_line("connected to")
     for start in range(0, 400, 50):
         publish(broker, [payload(seq) for seq in range(start, start + 50)])
     assert len(wait_for_messages(sorted(tmp_path.glob("rot-*.jsonl.gz")), 400)) == 400
@@ -260,11 +222,11 @@ def test_rotation_splits_the_recording_into_complete_logs(
 
 
 def test_unreachable_broker_is_reported_and_retried_without_traceback(
-    tmp_path: Path, recorders: list[RecorderProcess]
+    tmp_path: Path, procs: list[Proc]
 ) -> None:
     recorder = RecorderProcess(f"mqtt://127.0.0.1:{free_port()}", tmp_path / "x.jsonl", "rec-unreach")
-    recorders.append(recorder)
-    recorder.wait_for_line("not connected")
+    procs.append(recorder)
+    recorder.wait_line("not connected")
     assert recorder.stop(signal.SIGINT) == 0
     assert "Connection refused" in recorder.stderr
     assert "Traceback" not in recorder.stderr
@@ -297,15 +259,14 @@ def test_bad_options_are_usage_errors(tmp_path: Path, out: str, extra: list[str]
 
 
 def test_disk_full_stops_the_recorder_without_losing_what_was_not_written(
-    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+    broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
     full_log = tmp_path / "full.jsonl"
     full = RecorderProcess(broker.url, full_log, "rec-full", file_size_limit=8000)
-    recorders.append(full)
-    full.wait_for_line("connected to")
+    procs.append(full)
+    full.wait_line("connected to")
     publish(broker, [payload(seq) for seq in range(300)])
-    assert full.process.wait(timeout=30) == 1
-    full._reader.join(timeout=5)
+    assert full.exit_code(timeout=30) == 1
     assert "cannot write the log" in full.stderr
     assert "Traceback" not in full.stderr
     written = seqs(read_log(full_log))
@@ -313,33 +274,32 @@ def test_disk_full_stops_the_recorder_without_losing_what_was_not_written(
 
     second_log = tmp_path / "after.jsonl"
     second = RecorderProcess(broker.url, second_log, "rec-full")
-    recorders.append(second)
+    procs.append(second)
     wait_for_all([full_log, second_log], 300)
     assert second.stop() == 0
     assert sorted(set(written) | set(seqs(read_log(second_log)))) == list(range(300))
 
 
 def test_a_second_recorder_with_the_same_client_id_gives_way_after_one_flap(
-    broker: MosquittoBroker, tmp_path: Path, recorders: list[RecorderProcess]
+    broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
     """../shared/mqtt.md row 19: two recorders on one session must not throw each other off forever."""
     first = RecorderProcess(broker.url, tmp_path / "first.jsonl", "rec-same")
-    recorders.append(first)
-    first.wait_for_line("connected to")
+    procs.append(first)
+    first.wait_line("connected to")
     publish(broker, [payload(seq) for seq in range(100)])
     assert len(wait_for_messages([first.out], 100)) == 100
     time.sleep(TAKEOVER_GRACE_S + 0.5)  # the first has held its session past a newcomer's grace
 
     second = RecorderProcess(broker.url, tmp_path / "second.jsonl", "rec-same")
-    recorders.append(second)
-    assert second.process.wait(timeout=30) == 2
-    second._reader.join(timeout=5)
+    procs.append(second)
+    assert second.exit_code(timeout=30) == 2
     assert "another client uses client id rec-same" in second.stderr
     assert "give each its own" in second.stderr and "Traceback" not in second.stderr
 
-    first.wait_for_line("connected to", count=2)  # took its session back, once
+    first.wait_line("connected to", count=2)  # took its session back, once
     publish(broker, [payload(seq) for seq in range(100, 200)])
     assert set(seqs(wait_for_all([first.out, second.out], 200))) == set(range(200))  # nothing lost
     assert set(seqs(wait_for_all([first.out], 200))) >= set(range(100, 200))  # the first kept recording
     assert first.stop() == 0
-    assert sum("not connected" in line for line in first.lines) == 1  # one flap
+    assert len(first.seen("not connected")) == 1  # one flap
