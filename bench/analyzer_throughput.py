@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.flood import flood  # noqa: E402
 from console.core.analyzer.core import AnalyzerCore  # noqa: E402
 from console.core.analyzer.partition import Partition  # noqa: E402
 from console.core.analyzer.service import Analyzer  # noqa: E402
@@ -47,28 +48,9 @@ def campus_stream(rows: int, ticks: int) -> list:
 
 
 def publish_all(port: int, rows: int, ticks: int) -> None:
-    """The publisher process: every message, QoS 1, as fast as the broker acknowledges (paho's
-    own network thread, up to 1000 in flight: faster than one asyncio client)."""
-    import threading
-
-    import paho.mqtt.client as paho
-
+    """The publisher process: prints how many messages it sent and in how many seconds."""
     messages = campus_stream(rows, ticks)
-    done = threading.Semaphore(0)
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.on_publish = lambda *_: done.release()
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    begin = time.perf_counter()
-    for m in messages:
-        client.publish(m.topic, m.payload, qos=1, retain=m.retain)
-    for _ in messages:
-        done.acquire()
-    elapsed = time.perf_counter() - begin
-    client.loop_stop()
-    client.disconnect()
+    elapsed = flood(port, [(m.topic, m.payload, m.retain) for m in messages])
     print(f"{len(messages)} {elapsed}")
 
 

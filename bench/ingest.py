@@ -47,6 +47,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.flood import flood  # noqa: E402
 from console.core.engine import Engine  # noqa: E402
 from console.pipeline import StreamEvaluator  # noqa: E402
 from sensors.broker_url import parse_broker_url  # noqa: E402
@@ -100,22 +101,7 @@ def load(path: Path) -> list[tuple[str, bytes]]:
 
 def publish_all(port: int, stream: Path) -> None:
     """The publisher process: every message at QoS 1, as fast as the broker acknowledges."""
-    import paho.mqtt.client as paho
-
-    messages = load(stream)
-    done = threading.Semaphore(0)
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.on_publish = lambda *_: done.release()
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    for topic, payload in messages:
-        client.publish(topic, payload, qos=1)
-    for _ in messages:
-        done.acquire()
-    client.loop_stop()
-    client.disconnect()
+    flood(port, [(topic, payload, False) for topic, payload in load(stream)])
 
 
 def mosquitto_sub(port: int, qos: int, count: int | None) -> tuple[float, float]:
