@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import orjson
+from textual.pilot import Pilot
 
 from console.app import RackwatchApp
 from console.commands import connect
@@ -78,6 +79,25 @@ def _connected_after(changes: list[tuple[float, ConnectionState]], since: float)
     return next((at for at, state in changes if at >= since and state is ConnectionState.CONNECTED), None)
 
 
+async def _start_and_time_the_return(
+    pilot: Pilot, broker: MosquittoBroker, changes: list[tuple[float, ConnectionState]], recorder: Proc,
+    agent: Proc, connection: int,
+) -> dict[str, float]:
+    """Start the broker; seconds from then until the console, the recorder and the agent were
+    connected (the latter two: their ``connection``-th "connected to")."""
+    starting = time.monotonic()  # a client may get in before start() has seen the port open
+    await asyncio.to_thread(broker.start)
+    back = time.monotonic()
+    recorder_at = await asyncio.to_thread(recorder.wait_line, "connected to", connection, 15)
+    agent_at = await asyncio.to_thread(agent.wait_line, "connected to", connection, 15)
+    await wait_for(pilot, lambda: _connected_after(changes, starting) is not None,
+                   "the console connected", timeout=15)
+    console_at = _connected_after(changes, starting)
+    assert console_at is not None
+    return {name: round(at - back, 2) for name, at in
+            (("console", console_at), ("recorder", recorder_at), ("agent", agent_at))}
+
+
 async def test_console_recorder_and_agent_ride_out_a_broker_restart(
     broker: MosquittoBroker, tmp_path: Path, procs: list[Proc]
 ) -> None:
@@ -102,18 +122,8 @@ async def test_console_recorder_and_agent_ride_out_a_broker_restart(
         await asyncio.to_thread(agent.wait_line, "retrying", 1, 5)
         await pilot.pause(max(0.0, OUTAGE_S - (time.monotonic() - down)))
 
-        starting = time.monotonic()  # a client may get in before start() has seen the port open
-        await asyncio.to_thread(broker.start)
-        back = time.monotonic()
-        recorder_at = await asyncio.to_thread(recorder.wait_line, "connected to", 2, 15)
-        agent_at = await asyncio.to_thread(agent.wait_line, "connected to", 2, 15)
-        await wait_for(pilot, lambda: _connected_after(changes, starting) is not None,
-                       "the console reconnected", timeout=15)
-        console_at = _connected_after(changes, starting)
-        assert console_at is not None
+        late = await _start_and_time_the_return(pilot, broker, changes, recorder, agent, connection=2)
         await wait_for(pilot, lambda: "● connected" in shown_text(app), "the bar saying connected", timeout=5)
-        late = {name: round(at - back, 2) for name, at in
-                (("console", console_at), ("recorder", recorder_at), ("agent", agent_at))}
         assert all(delay <= RECONNECT_DEADLINE_S for delay in late.values()), late
 
         await asyncio.to_thread(_publish, broker.port, range(300, 600))
@@ -147,20 +157,9 @@ async def test_broker_unreachable_at_start_is_reported_retried_and_joined_when_i
             await asyncio.to_thread(agent.wait_line, "Connection refused", 2)  # tried, and tried again
             await pilot.pause(4.0)
 
-            starting = time.monotonic()
-            await asyncio.to_thread(late.start)
-            back = time.monotonic()
-            recorder_at = await asyncio.to_thread(recorder.wait_line, "connected to", 1, 15)
-            agent_at = await asyncio.to_thread(agent.wait_line, "connected to", 1, 15)
-            await wait_for(pilot, lambda: _connected_after(changes, starting) is not None,
-                           "the console connected", timeout=15)
-            console_at = _connected_after(changes, starting)
-            assert console_at is not None
-            delays = {name: round(at - back, 2) for name, at in
-                      (("console", console_at), ("recorder", recorder_at), ("agent", agent_at))}
+            delays = await _start_and_time_the_return(pilot, late, changes, recorder, agent, connection=1)
             assert all(delay <= RECONNECT_DEADLINE_S for delay in delays.values()), delays
-        assert await asyncio.to_thread(simulate.process.wait, 30) == 0
-        simulate._reader.join(timeout=5)
+        assert await asyncio.to_thread(simulate.exit_code, 30) == 0
         assert "connected" in simulate.stderr.splitlines()[-1], simulate.stderr
         assert recorder.stop(signal.SIGINT) == 0 and agent.stop(signal.SIGINT) == 0
         for proc in (recorder, agent, simulate):
