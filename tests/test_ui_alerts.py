@@ -7,6 +7,7 @@ import time
 
 import aiomqtt
 import orjson
+from textual.pilot import Pilot
 
 from console.app import RackwatchApp
 from console.commands import connect
@@ -48,6 +49,14 @@ async def _publish_fatal_xid(port: int) -> None:
             await client.publish(NODE_TOPIC, orjson.dumps(body), qos=1)
 
 
+async def _xid_alert_listed(app: RackwatchApp, pilot: Pilot, port: int) -> None:
+    """Once connected, publish the fatal XID and open the alerts screen on it."""
+    await wait_for(pilot, lambda: "connected" in shown_text(app), "connected")
+    await _publish_fatal_xid(port)
+    await pilot.press("2")
+    await wait_for(pilot, lambda: "XID 79" in shown_text(app), "the XID alert listed")
+
+
 async def test_published_fault_appears_in_alerts_and_can_be_acknowledged(broker) -> None:
     app = _app(broker.url)
     async with app.run_test(size=(120, 32)) as pilot:
@@ -72,10 +81,7 @@ async def test_published_fault_appears_in_alerts_and_can_be_acknowledged(broker)
 async def test_silence_for_a_duration(broker) -> None:
     app = _app(broker.url, bell=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await wait_for(pilot, lambda: "connected" in shown_text(app), "connected")
-        await _publish_fatal_xid(broker.port)
-        await pilot.press("2")
-        await wait_for(pilot, lambda: "XID 79" in shown_text(app), "the XID alert listed")
+        await _xid_alert_listed(app, pilot, broker.port)
         assert app.bells == 0  # --no-bell: notified on screen, never rung
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(app.screen, SilenceScreen), "the silence prompt")
@@ -89,10 +95,7 @@ async def test_silence_for_a_duration(broker) -> None:
 async def test_filter_narrows_the_list(broker) -> None:
     app = _app(broker.url, bell=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await wait_for(pilot, lambda: "connected" in shown_text(app), "connected")
-        await _publish_fatal_xid(broker.port)
-        await pilot.press("2")
-        await wait_for(pilot, lambda: "XID 79" in shown_text(app), "the XID alert listed")
+        await _xid_alert_listed(app, pilot, broker.port)
         table = app.screen.query_one(AlertTable)
         await pilot.press("slash", *"gpu0/xid")
         await wait_for(pilot, lambda: table.filter_text == "gpu0/xid", "the filter applied")
@@ -117,10 +120,7 @@ async def test_connection_bar_follows_the_broker(broker) -> None:
 async def test_silence_a_wider_pattern(broker) -> None:
     app = _app(broker.url, bell=False)
     async with app.run_test(size=(120, 32)) as pilot:
-        await wait_for(pilot, lambda: "connected" in shown_text(app), "connected")
-        await _publish_fatal_xid(broker.port)
-        await pilot.press("2")
-        await wait_for(pilot, lambda: "XID 79" in shown_text(app), "the XID alert listed")
+        await _xid_alert_listed(app, pilot, broker.port)
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(app.screen, SilenceScreen), "the silence prompt")
         await pilot.press("shift+tab", "ctrl+a", "ctrl+k", *"s1/h1/r01/*", "tab", "ctrl+a", "ctrl+k", *"2h",
